@@ -144,7 +144,8 @@ def build_backbone(name: str, image_size: int, weights: str | None = "imagenet",
     """Build a Keras Applications model at ``image_size`` x ``image_size`` x 3.
 
     ``weights="imagenet"`` goes through Keras's own loader (cache first);
-    ``weights=None`` gives the same architecture with random weights.
+    ``weights=None`` gives the same architecture with random weights (always so
+    under ``TL_MOCK_DATA``, the tests' mock mode).
 
     Example:
         >>> base = build_backbone("mobilenet_025", 96, weights=None)
@@ -152,6 +153,8 @@ def build_backbone(name: str, image_size: int, weights: str | None = "imagenet",
         (None, 256)
     """
     spec = get_spec(name)
+    if os.environ.get("TL_MOCK_DATA", "") not in ("", "0"):  # test runs: no weights to be had
+        weights = None
     if image_size < spec.min_size:
         raise ValueError(f"{name} needs inputs of at least {spec.min_size} px; got {image_size}. "
                          f"Resize the images (e.g. image_size={max(spec.min_size, 96)}).")

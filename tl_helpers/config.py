@@ -55,6 +55,8 @@ class Profile:
     #: set by :func:`setup` - whether a GPU is used and mixed precision is on.
     gpu: bool = False
     mixed_precision: bool = False
+    #: tests only: TFDS mocked, random weights, smoke-sized (see :func:`mock_mode`).
+    mock: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -78,7 +80,7 @@ class Profile:
         if missing:
             raise ValueError(f"pick() needs a value for every track; missing {missing}. "
                              f"Write e.g. P.pick(full=..., lite=..., smoke=...).")
-        return by_track[self.name]
+        return by_track["smoke" if self.mock else self.name]
 
 
 PROFILES: dict[str, Profile] = {
@@ -175,6 +177,36 @@ def get_profile(profile: str | None = "auto", seed: int | None = None) -> Profil
     return replace(PROFILES[resolve_track(profile)], seed=resolve_seed(seed))
 
 
+def mock_mode() -> int:
+    """``TL_MOCK_DATA=N`` (tests only): N examples per split from ``tfds.testing.mock_data``.
+
+    In mock mode a track keeps its datasets, backbone and image size (so the
+    full track's code path runs offline) but its sizes and :meth:`Profile.pick`
+    values become the smoke track's, and backbones get random weights.
+
+    Example:
+        >>> mock_mode() if "TL_MOCK_DATA" not in os.environ else 0
+        0
+    """
+    value = os.environ.get("TL_MOCK_DATA", "")
+    return int(value) if value.strip() not in ("", "0") else 0
+
+
+_mock_context: list[Any] = []
+
+
+def _enter_mock(P: Profile) -> Profile:
+    import tensorflow_datasets as tfds
+
+    if not _mock_context:  # stays active for the rest of the process (a notebook kernel)
+        ctx = tfds.testing.mock_data(num_examples=mock_mode())
+        ctx.__enter__()
+        _mock_context.append(ctx)
+    s = PROFILES["smoke"]
+    return replace(P, mock=True, labels_per_class=s.labels_per_class, train_per_class=s.train_per_class,
+                   test_size=s.test_size, epochs=s.epochs, batch_size=s.batch_size)
+
+
 def _configure_gpu(use_mixed_precision: bool) -> bool:
     import keras
 
@@ -209,7 +241,8 @@ def report(P: Profile) -> str:
     lines += [f"device      {'GPU' if P.gpu else 'CPU'} ({os.cpu_count()} CPU cores)"
               + (", mixed precision" if P.mixed_precision else ""),
               f"track       {P.name}: {P.dataset} + {P.backbone} at {P.image_size} px, "
-              f"{P.epochs} epochs, batch {P.batch_size}, seed {P.seed}"]
+              f"{P.epochs} epochs, batch {P.batch_size}, seed {P.seed}"
+              + (" [MOCK DATA, random weights: a test run]" if P.mock else "")]
     return "\n".join(lines)
 
 
@@ -237,6 +270,8 @@ def setup(profile: str | None = "auto", seed: int | None = None, notebook: str |
     if not gpu:
         keras.mixed_precision.set_global_policy("float32")
     P = replace(P, gpu=gpu, mixed_precision=mixed)
+    if mock_mode():
+        P = _enter_mock(P)
     results.start(notebook, P)
     if verbose:
         print(report(P))

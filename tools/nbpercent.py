@@ -35,7 +35,7 @@ def py_to_nb(text: str) -> nbformat.NotebookNode:
             cells.append(cur)
         elif cur is not None:
             cur["lines"].append(line)
-    for c in cells:
+    for i, c in enumerate(cells):
         lines = c["lines"]
         while lines and not lines[-1].strip():
             lines.pop()
@@ -45,9 +45,8 @@ def py_to_nb(text: str) -> nbformat.NotebookNode:
         else:
             cell = nbformat.v4.new_code_cell("\n".join(lines))
         cell.metadata.update(c["meta"])
-        cell.pop("id", None)
+        cell["id"] = f"cell-{i:03d}"  # stable ids keep diffs small
         nb.cells.append(cell)
-    nbformat.validator.normalize(nb)
     return nb
 
 

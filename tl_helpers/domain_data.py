@@ -1,0 +1,184 @@
+"""Data for the domain-adaptation notebook: an MNIST-M-style target domain, and cached features.
+
+MNIST-M (Ganin & Lempitsky, 2015) blends every MNIST digit with a random patch
+of a colour photo: ``out = |patch - digit|`` per pixel and channel. We build the
+same shift for Fashion-MNIST (lite) or MNIST (full), with patches cut from the
+real photos that ship with scikit-learn (``load_sample_images``: a temple in
+China and a flower), at three zoom levels and with random flips: deterministic
+for a given seed.
+
+Example:
+    >>> import numpy as np
+    >>> items = np.zeros((4, 28, 28), "uint8")
+    >>> blend_with_photos(items, seed=0).shape
+    (4, 28, 28, 3)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .data import FASHION_MNIST_CLASSES, REPO_DATA, load_fashion_mnist, load_tfds, per_class_indices
+
+
+@dataclass
+class DomainData:
+    """Source (labelled) and target (unlabelled for training) domains, with test splits.
+
+    ``yt_train`` exists only for the *oracle* (the upper bound nobody has in practice)
+    and for checking; adaptation methods must never look at it.
+
+    Example:
+        >>> z = np.zeros((2, 28, 28), "uint8")
+        >>> d = DomainData(z, np.array([0, 1]), z, np.array([0, 1]), z, np.array([0, 1]),
+        ...                z, np.array([0, 1]), ["a", "b"])
+        >>> d.num_classes
+        2
+    """
+
+    xs_train: np.ndarray
+    ys_train: np.ndarray
+    xt_train: np.ndarray
+    yt_train: np.ndarray
+    xs_test: np.ndarray
+    ys_test: np.ndarray
+    xt_test: np.ndarray
+    yt_test: np.ndarray
+    class_names: list[str]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def __repr__(self) -> str:
+        return (f"DomainData(source train {self.xs_train.shape}, target train {self.xt_train.shape}, "
+                f"source test {self.xs_test.shape}, target test {self.xt_test.shape})")
+
+
+def photo_bank() -> list[np.ndarray]:
+    """The real photos patches are cut from: sklearn's two sample images at zoom 1, 1/2 and 1/4.
+
+    Example:
+        >>> [p.shape for p in photo_bank()][:2]
+        [(427, 640, 3), (427, 640, 3)]
+    """
+    from PIL import Image
+    from sklearn.datasets import load_sample_images
+
+    photos = [np.asarray(img, "uint8") for img in load_sample_images().images]
+    bank = list(photos)
+    for factor in (2, 4):
+        for p in photos:
+            h, w = p.shape[0] // factor, p.shape[1] // factor
+            bank.append(np.asarray(Image.fromarray(p).resize((w, h), Image.BILINEAR)))
+    return bank
+
+
+def blend_with_photos(items: np.ndarray, seed: int = 0, bank: list[np.ndarray] | None = None) -> np.ndarray:
+    """MNIST-M recipe: ``|photo patch - item|`` per pixel and colour channel, one random patch each.
+
+    ``items``: uint8 ``(n, h, w)`` or ``(n, h, w, 1)`` grayscale images. Returns uint8 ``(n, h, w, 3)``.
+
+    Example:
+        >>> x = np.full((2, 28, 28), 255, "uint8")
+        >>> out = blend_with_photos(x, seed=1)
+        >>> bool((out == 255 - blend_with_photos(np.zeros_like(x), seed=1)).all())
+        True
+    """
+    items = np.asarray(items)
+    if items.ndim == 4 and items.shape[-1] == 1:
+        items = items[..., 0]
+    if items.ndim != 3 or items.dtype != np.uint8:
+        raise ValueError(f"blend_with_photos wants grayscale uint8 images (n, h, w); got {items.dtype} "
+                         f"{items.shape}. Convert RGB to gray first, or pass the raw dataset arrays.")
+    bank = photo_bank() if bank is None else bank
+    n, h, w = items.shape
+    rng = np.random.default_rng(seed)
+    which = rng.integers(len(bank), size=n)
+    flips = rng.integers(2, size=(n, 2))
+    out = np.empty((n, h, w, 3), "uint8")
+    for i in range(n):
+        photo = bank[which[i]]
+        top, left = rng.integers(photo.shape[0] - h + 1), rng.integers(photo.shape[1] - w + 1)
+        patch = photo[top:top + h, left:left + w]
+        if flips[i, 0]:
+            patch = patch[::-1]
+        if flips[i, 1]:
+            patch = patch[:, ::-1]
+        out[i] = np.abs(patch.astype(np.int16) - items[i, :, :, None]).astype(np.uint8)
+    return out
+
+
+def _load_gray(P: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    if P.dataset == "fashion_mnist":
+        (xtr, ytr), (xte, yte) = load_fashion_mnist()
+        return xtr, ytr, xte, yte, list(FASHION_MNIST_CLASSES)
+    import tensorflow as tf
+
+    name = P.datasets.get("digits", "mnist")
+    arrays = []
+    for split in ("train", "test"):
+        ds, info = load_tfds(name, split, as_supervised=True, with_info=True)
+        ds = ds.map(lambda x, y: (tf.cast(tf.image.resize(tf.image.rgb_to_grayscale(x) if x.shape[-1] == 3
+                                                          else x, (28, 28)), tf.uint8), y))
+        xs, ys = zip(*ds.batch(1024).as_numpy_iterator())
+        arrays += [np.concatenate(xs)[..., 0], np.concatenate(ys).astype("int64")]
+    return (*arrays, list(info.features["label"].names))
+
+
+def load_domains(P: Any, source_per_class: int, target_per_class: int, test_size: int) -> DomainData:
+    """Source = the track's grayscale items; target = *disjoint* items blended with photo patches.
+
+    lite/smoke: Fashion-MNIST -> "Fashion-MNIST-M"; full: MNIST (TFDS) -> MNIST-M-style.
+    The test splits hold the same ``test_size`` test items in both domains.
+
+    Example:
+        >>> from tl_helpers.config import get_profile
+        >>> load_domains(get_profile("smoke"), 20, 20, 100)  # doctest: +SKIP
+        DomainData(source train (200, 28, 28), target train (200, 28, 28, 3), ...)
+    """
+    xtr, ytr, xte, yte, names = _load_gray(P)
+    counts = np.bincount(ytr, minlength=len(names))
+    if source_per_class + target_per_class > counts[counts > 0].min():
+        # the two training pools must not share items; shrink them to what the data holds
+        source_per_class = target_per_class = int(counts[counts > 0].min()) // 2
+    pool = per_class_indices(ytr, source_per_class + target_per_class, seed=P.seed)
+    pool = np.random.default_rng(P.seed).permutation(pool)
+    src = np.sort(np.concatenate([pool[ytr[pool] == c][:source_per_class] for c in np.unique(ytr[pool])]))
+    tgt = np.setdiff1d(pool, src)
+    test = np.sort(np.random.default_rng(P.seed + 1).permutation(len(yte))[:test_size])
+    bank = photo_bank()
+    return DomainData(xtr[src], ytr[src], blend_with_photos(xtr[tgt], P.seed, bank), ytr[tgt],
+                      xte[test], yte[test], blend_with_photos(xte[test], P.seed + 10_000, bank), yte[test],
+                      names)
+
+
+def cached_features(extractor: Any, x: np.ndarray, image_size: int, preprocess: Any, tag: str,
+                    batch_size: int = 256, cache: bool = True) -> np.ndarray:
+    """``extractor.predict`` on images, cached in ``data/cache/`` keyed by the images' bytes and ``tag``.
+
+    ``tag`` must name everything else that changes the features (backbone, weights, size).
+
+    Example:
+        >>> import keras
+        >>> f = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.GlobalAveragePooling2D()])
+        >>> cached_features(f, np.zeros((3, 8, 8), "uint8"), 8, None, "doc", cache=False).shape
+        (3, 3)
+    """
+    from .data import make_dataset
+
+    key = hashlib.sha1(np.ascontiguousarray(x).tobytes() + f"{tag}|{image_size}".encode()).hexdigest()[:16]
+    path = REPO_DATA / "cache" / f"features_{tag}_{key}.npy"
+    if cache and path.is_file():
+        return np.load(path)
+    ds = make_dataset(x, None, image_size, preprocess, batch_size=batch_size, cache=False)
+    feats = np.asarray(extractor.predict(ds, verbose=0), "float32")
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, feats)
+    return feats

@@ -302,3 +302,15 @@ def prepare_images(x: np.ndarray, image_size: int, preprocess: Callable[[Any], A
     """
     out = [np.asarray(b) for b in make_dataset(x, None, image_size, preprocess, batch_size, cache=False)]
     return np.concatenate(out) if out else np.zeros((0, image_size, image_size, 3), "float32")
+
+
+def from_directory(*args: Any, **kwargs: Any):
+    """Load your own folder of images (one sub-folder per class); see :func:`tl_helpers.folders.from_directory`.
+
+    Example:
+        >>> callable(from_directory)
+        True
+    """
+    from .folders import from_directory as _from_directory
+
+    return _from_directory(*args, **kwargs)

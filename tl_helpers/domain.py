@@ -86,13 +86,12 @@ class LambdaRamp(keras.callbacks.Callback):
         self.step, self.values = 0, []
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        sync = getattr(self._model, "jax_state_sync", None) if hasattr(self, "_model") else None
-        if sync is not None:  # JAX: write the trainer's state back before changing a variable
-            sync()
+        if getattr(self, "_model", None) is not None:
+            _ = self.model  # on JAX, reading .model writes the trainer's state back into the variables
         value = dann_lambda(min(self.step / self.total_steps, 1.0), self.ceiling, self.gamma)
         self.variable.assign(value)
         self.values.append(value)
-        self.step += 1 if batch < self.total_steps else 0
+        self.step += 1
 
 
 def balanced_batches(x_source: np.ndarray, y_source: np.ndarray, x_target: np.ndarray, batch_size: int,

@@ -324,6 +324,8 @@ class FolderData:
     counts: dict[str, dict[str, int]]
     scan: ScanReport | None
     split_dir: Path
+    #: split-folder path (as in ``ds.file_paths``) -> your original file.
+    source: dict[str, Path] = field(default_factory=dict)
 
     num_classes = property(lambda self: len(self.class_names))
 
@@ -377,16 +379,20 @@ def from_directory(image_dir: str | Path, image_size: int = 96, batch_size: int 
            [(str(f.path), f.status, f.path.stat().st_size, f.path.stat().st_mtime_ns) for f in files]]
     key = hashlib.sha1(json.dumps(sig).encode()).hexdigest()[:12]
     out = Path(cache_dir or data_root() / "cache" / "folders") / f"{scan.root.name}-{key}"
+    dest = {}  # split-relative path -> file: links keep their name, converted copies get ".png"
+    for split, idx in parts.items():
+        for i in idx:
+            f = files[i]
+            flat = "__".join(f.path.relative_to(scan.root / f.label).parts)
+            dest[os.path.join(split, f.label, flat if f.status == "ok" else flat + ".png")] = f
     if not (out / ".complete").exists():
         tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
-        for split, idx in parts.items():
+        for split in parts:
             for c in names:
                 (tmp / split / c).mkdir(parents=True)
-            for i in idx:
-                f = files[i]
-                flat = "__".join(f.path.relative_to(scan.root / f.label).parts)
-                _link_or_convert(f, tmp / split / f.label / (flat if f.status == "ok" else flat + ".png"))
+        for rel, f in dest.items():
+            _link_or_convert(f, tmp / rel)
         (tmp / ".complete").write_text(json.dumps(sig[:5]))
         shutil.rmtree(out, ignore_errors=True)
         os.replace(tmp, out)
@@ -395,7 +401,8 @@ def from_directory(image_dir: str | Path, image_size: int = 96, batch_size: int 
     sets = {s: keras.utils.image_dataset_from_directory(out / s, shuffle=(s == "train"), seed=seed, **common)
             for s in parts}
     counts = {s: {c: int((labels[idx] == k).sum()) for k, c in enumerate(names)} for s, idx in parts.items()}
-    return FolderData(sets["train"], sets["val"], sets["test"], names, counts, scan, out)
+    source = {str(out / rel): f.path for rel, f in dest.items()}
+    return FolderData(sets["train"], sets["val"], sets["test"], names, counts, scan, out, source)
 
 
 # ------------------------------------------------------------------ demo folder

@@ -1,0 +1,183 @@
+"""Student copies: solutions become stubs, nothing of them is left, bad markers fail clearly."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from tl_helpers import course
+from tl_helpers.student import (CODE_STUB, TEXT_STUB, StudentCopyError, exercises, make_student_copies,
+                                make_student_notebook, strip_regions, verify_student_notebook)
+
+SOL = {"grade": False, "grade_id": "01-ex1", "locked": False, "schema_version": 3, "solution": True, "task": False}
+CHK = {"grade": True, "grade_id": "01-ex1-check", "locked": True, "points": 1, "schema_version": 3,
+       "solution": False, "task": False}
+
+
+def code(src: str, nbgrader: dict | None = None, **meta) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(src, metadata={**({"nbgrader": nbgrader} if nbgrader else {}), **meta})
+    return cell
+
+
+def exercise_nb() -> nbformat.NotebookNode:
+    lesson = code("x = 2\nprint(x)", tags=["parameters"])
+    lesson.outputs = [nbformat.v4.new_output("stream", text="2\n")]
+    lesson.execution_count = 1
+    return nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 01 · Demo"),
+        lesson,
+        code("# Task: square x into `answer`.\n### BEGIN SOLUTION\nanswer = x ** 2\n### END SOLUTION", SOL),
+        code("checks.check_square(answer, x)", CHK),
+    ])
+
+
+def test_solution_region_becomes_stub_and_the_rest_stays():
+    nb = exercise_nb()
+    student = make_student_notebook(nb, "01_demo.ipynb")
+    assert student.cells[2].source == "# Task: square x into `answer`.\n" + CODE_STUB
+    assert student.cells[3].source == nb.cells[3].source  # the check is untouched
+    assert student.cells[2].metadata["nbgrader"] == SOL  # nbgrader metadata kept
+    assert student.cells[1].metadata["tags"] == ["parameters"]
+    assert nb.cells[2].source.endswith("### END SOLUTION")  # the input is not modified
+
+
+def test_outputs_and_execution_counts_are_stripped():
+    nb = exercise_nb()
+    nb.cells[1].metadata["execution"] = {"iopub.status.idle": "2026"}
+    nb.metadata["papermill"] = {"parameters": {"profile": "smoke"}}
+    student = make_student_notebook(nb)
+    assert student.cells[1].outputs == [] and student.cells[1].execution_count is None
+    assert "execution" not in student.cells[1].metadata and "papermill" not in student.metadata
+
+
+def test_indentation_is_kept_and_several_regions_work():
+    src = "def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n\n### BEGIN SOLUTION\ny = f(1)\n### END SOLUTION"
+    new, removed = strip_regions(src, "code")
+    assert new == "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\n" + CODE_STUB
+    assert [r.strip() for r in removed] == ["return x + 1", "y = f(1)"]
+    compile(new, "<student>", "exec")  # still valid Python
+
+
+def test_markdown_answer_and_mark_scheme():
+    answer = nbformat.v4.new_markdown_cell("Why?\n### BEGIN SOLUTION\nBecause BN statistics drift.\n### END SOLUTION",
+                                           metadata={"nbgrader": {**SOL, "grade_id": "q1", "grade": True, "points": 1}})
+    task = nbformat.v4.new_markdown_cell("Describe it.\n=== BEGIN MARK SCHEME ===\nGive 1 point for BN.\n=== END MARK SCHEME ===",
+                                         metadata={"nbgrader": {"task": True, "grade_id": "t1", "points": 1,
+                                                                "solution": False, "grade": False}})
+    student = make_student_notebook(nbformat.v4.new_notebook(cells=[answer, task]))
+    assert student.cells[0].source == "Why?\n" + TEXT_STUB
+    assert student.cells[1].source == "Describe it."
+
+
+def test_hidden_tests_are_removed():
+    check = code("checks.visible(a)\n### BEGIN HIDDEN TESTS\nassert a == 4\n### END HIDDEN TESTS", CHK)
+    student = make_student_notebook(nbformat.v4.new_notebook(cells=[check]))
+    assert student.cells[0].source == "checks.visible(a)"
+
+
+def test_solution_cell_without_markers_is_replaced_whole():
+    nb = nbformat.v4.new_notebook(cells=[code("answer = 42", SOL)])
+    assert make_student_notebook(nb).cells[0].source == CODE_STUB
+
+
+@pytest.mark.parametrize("src, problem", [
+    ("### BEGIN SOLUTION\na = 1", "never closed"),
+    ("a = 1\n### END SOLUTION", "without a matching"),
+    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\na = 1\n### END SOLUTION", "inside an open"),
+    ("### BEGIN SOLUTION\na = 1\n### END MARK SCHEME", "without a matching"),
+])
+def test_malformed_markers_name_notebook_cell_and_problem(src, problem):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# t"), code(src, SOL)])
+    with pytest.raises(StudentCopyError, match=rf"03_bad\.ipynb, cell 1 .*{problem}"):
+        make_student_notebook(nb, "03_bad.ipynb")
+
+
+def test_region_outside_a_solution_cell_is_refused():
+    nb = nbformat.v4.new_notebook(cells=[code("### BEGIN SOLUTION\na = 1\n### END SOLUTION")])
+    with pytest.raises(StudentCopyError, match=r"cell 0 .*lacks \"solution\": true"):
+        make_student_notebook(nb, "02_x.ipynb")
+
+
+def test_duplicate_grade_ids_and_missing_points_are_refused():
+    nb = nbformat.v4.new_notebook(cells=[code("### BEGIN SOLUTION\na=1\n### END SOLUTION", SOL),
+                                         code("### BEGIN SOLUTION\nb=1\n### END SOLUTION", SOL)])
+    with pytest.raises(StudentCopyError, match="duplicate grade_id '01-ex1'"):
+        make_student_notebook(nb)
+    no_points = {k: v for k, v in CHK.items() if k != "points"}
+    with pytest.raises(StudentCopyError, match="needs 'points'"):
+        make_student_notebook(nbformat.v4.new_notebook(cells=[code("checks.a()", no_points)]))
+
+
+def test_verify_catches_leftovers():
+    nb = nbformat.v4.new_notebook(cells=[code("answer = x ** 2\n" + CODE_STUB)])
+    with pytest.raises(StudentCopyError, match="solution line 'answer = x \\*\\* 2'"):
+        verify_student_notebook(nb, "n", {0: ["answer = x ** 2"]})
+    with pytest.raises(StudentCopyError, match="still contains 'END SOLUTION'"):
+        verify_student_notebook(nbformat.v4.new_notebook(cells=[code("# ### END SOLUTION")]))
+    ran = code("a = 1")
+    ran.execution_count = 3
+    with pytest.raises(StudentCopyError, match="outputs"):
+        verify_student_notebook(nbformat.v4.new_notebook(cells=[ran]))
+
+
+def test_exercises_pairs_each_solution_with_its_check():
+    nb = exercise_nb()
+    nb.cells += [code("### BEGIN SOLUTION\nb = 1\n### END SOLUTION", {**SOL, "grade_id": "01-ex2"}),
+                 code("### BEGIN SOLUTION\nc = 1\n### END SOLUTION", {**SOL, "grade_id": "01-ex3"}),
+                 code("checks.c(c)", {**CHK, "grade_id": "01-ex3-check"})]
+    assert [(e.solution_cell, e.check_cell, e.check_id) for e in exercises(nb)] == [
+        (2, 3, "01-ex1-check"), (4, None, None), (5, 6, "01-ex3-check")]
+
+
+def test_make_student_copies_writes_all_or_nothing(tmp_path):
+    src, out = tmp_path / "nbs", tmp_path / "student"
+    src.mkdir()
+    nbformat.write(exercise_nb(), src / "01_demo.ipynb")
+    nbformat.write(exercise_nb(), src / "not_a_lesson.ipynb")
+    written = make_student_copies(src, out)
+    assert [p.name for p in written] == ["01_demo.ipynb"]
+    assert "answer = x ** 2" not in (out / "01_demo.ipynb").read_text()
+    bad = exercise_nb()
+    bad.cells[2].source = "### BEGIN SOLUTION\nanswer = 1"
+    nbformat.write(bad, src / "02_bad.ipynb")
+    with pytest.raises(StudentCopyError, match="02_bad.ipynb, cell 2"):
+        make_student_copies(src, tmp_path / "other")
+    assert not (tmp_path / "other").exists()  # nothing half-written
+    with pytest.raises(StudentCopyError, match="overwrite the solutions"):
+        make_student_copies(src, src)
+    with pytest.raises(StudentCopyError, match="No notebooks"):
+        make_student_copies(tmp_path / "student" / "..", tmp_path / "x")
+
+
+def _solution_lines(nb: nbformat.NotebookNode) -> list[str]:
+    lines = []
+    for cell in nb.cells:
+        for block in re.findall(r"BEGIN SOLUTION[^\n]*\n(.*?)\n[^\n]*END SOLUTION", cell.source, re.S):
+            lines += [l.strip() for l in block.split("\n") if l.strip() and not l.strip().startswith("#")]
+    return lines
+
+
+def test_course_student_command_on_the_real_notebooks(tmp_path, capsys):
+    """`python -m tl_helpers.course student OUT`: every course notebook, no solution text left."""
+    sources = course.notebooks()
+    if not sources:
+        pytest.skip("no course notebooks yet")
+    assert course.main(["student", str(tmp_path)]) == 0
+    assert f"wrote {len(sources)} student notebooks" in capsys.readouterr().out
+    for src in sources:
+        original = nbformat.read(src, as_version=4)
+        student = nbformat.read(tmp_path / src.name, as_version=4)
+        text = "\n".join(c.source for c in student.cells)
+        assert "SOLUTION" not in text, src.name
+        stubbed = [i for i, c in enumerate(original.cells) if "BEGIN SOLUTION" in c.source]
+        assert stubbed, f"{src.name} has no exercise"
+        for i in stubbed:
+            kept = {l.strip() for l in student.cells[i].source.split("\n")}
+            leaked = [l for l in _solution_lines(nbformat.v4.new_notebook(cells=[original.cells[i]]))
+                      if l in kept]
+            assert not leaked, f"{src.name} cell {i} still shows {leaked}"
+            assert "raise NotImplementedError()" in student.cells[i].source
+        assert len(student.cells) == len(original.cells)
+        assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code")

@@ -1,0 +1,151 @@
+"""``python -m tl_helpers.doctor [--profile P]``: what each track needs, what is here, how to fix the rest.
+
+Exits 0 when the chosen track (default: ``auto``) can run, 1 otherwise.
+
+Example:
+    >>> items = requirements("lite")
+    >>> [i.name for i in items][:2]
+    ['packages', 'Fashion-MNIST']
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import backbones, config, data
+from .offline import online
+
+
+@dataclass
+class Item:
+    """One requirement of a track: whether it is met, what was found, how to fix it.
+
+    Example:
+        >>> Item("x", True, "found").line()
+        '  ✓ x: found'
+    """
+
+    name: str
+    ok: bool
+    found: str
+    fix: str = ""
+    required: bool = True
+
+    def line(self) -> str:
+        mark = "✓" if self.ok else ("✗" if self.required else "·")
+        text = f"  {mark} {self.name}: {self.found}"
+        if not self.ok and self.fix:
+            text += f"\n      fix: {self.fix}"
+        return text
+
+
+def _packages() -> Item:
+    versions, missing = [], []
+    for mod in ("keras", "tensorflow", "tensorflow_datasets", "sklearn", "matplotlib", "papermill"):
+        try:
+            versions.append(f"{mod} {importlib.import_module(mod).__version__}")
+        except Exception:
+            missing.append(mod)
+    if missing:
+        return Item("packages", False, "missing " + ", ".join(missing), "pip install -r requirements.txt")
+    return Item("packages", True, ", ".join(versions))
+
+
+def _weights(name: str, size: int, include_top: bool, net: bool, why: str) -> Item:
+    fname = backbones.get_spec(name).weights_file(size, include_top)
+    path = backbones.find_weights(name, size, include_top)
+    if path:
+        return Item(f"{name} weights ({why})", True, str(path))
+    dirs = " or ".join(str(d) for d in backbones.keras_cache_dirs())
+    return Item(f"{name} weights ({why})", net, f"{fname} not cached in {dirs}"
+                + ("; will download on first use" if net else " and the network is unreachable"),
+                f"put {fname} into $KERAS_HOME/models (or go online once)")
+
+
+def _class_index(net: bool) -> Item:
+    for d in backbones.keras_cache_dirs():
+        if (d / "imagenet_class_index.json").is_file():
+            return Item("ImageNet class names (decode_predictions)", True, str(d / "imagenet_class_index.json"))
+    return Item("ImageNet class names (decode_predictions)", net,
+                "imagenet_class_index.json not cached" + ("; will download" if net else ", offline"),
+                "put imagenet_class_index.json into $KERAS_HOME/models (or go online once)")
+
+
+def _fashion_mnist(net: bool) -> Item:
+    for folder in data.fashion_mnist_locations():
+        if all((folder / f).is_file() for f in data._FMNIST_FILES):
+            return Item("Fashion-MNIST", True, str(folder))
+    return Item("Fashion-MNIST", net, "not found offline" + ("; will download" if net else ", network unreachable"),
+                "sudo apt-get install dataset-fashion-mnist (or put the 4 .gz files in data/fashion-mnist/)")
+
+
+def _tfds(name: str, net: bool) -> Item:
+    try:
+        import tensorflow_datasets as tfds
+        builder = tfds.builder(name)
+        if builder.is_prepared():
+            return Item(f"TFDS {name}", True, str(builder.data_dir))
+        where = str(Path(builder.data_dir).parent.parent)
+    except Exception as err:  # pragma: no cover - a broken TFDS install
+        return Item(f"TFDS {name}", False, f"cannot check ({err})", "pip install -r requirements.txt")
+    return Item(f"TFDS {name}", net, f"not prepared in {where}" + ("; will download" if net else ", offline"),
+                f"go online once (tfds.load('{name}')), or use the lite track")
+
+
+def requirements(track: str) -> list[Item]:
+    """The checks for one track (``full``, ``lite`` or ``smoke``).
+
+    Example:
+        >>> all(isinstance(i, Item) for i in requirements("smoke"))
+        True
+    """
+    net = online()
+    P = config.PROFILES[track]
+    items = [_packages()]
+    if P.dataset == "fashion_mnist":
+        items.append(_fashion_mnist(net))
+    items += [_tfds(name, net) for role, name in P.datasets.items() if name != "fashion_mnist"]
+    items.append(_weights(P.backbone, P.image_size, False, net, "feature extraction"))
+    top_size = 224 if track == "full" else 128
+    items.append(_weights(P.backbone, top_size, True, net, "notebook 00's ImageNet classifier"))
+    items.append(_class_index(net))
+    if track == "full":
+        gpu = config.gpu_available()
+        items.append(Item("GPU", gpu, "found" if gpu else "none: the full track will be slow on a CPU",
+                          "use a GPU machine or Colab, or the lite track", required=False))
+    return items
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the report for every track; exit 0 when the chosen one can run.
+
+    Example:
+        >>> main(["--profile", "lite", "--quiet"]) in (0, 1)
+        True
+    """
+    ap = argparse.ArgumentParser(prog="python -m tl_helpers.doctor", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--profile", default="auto", help="the track to judge: auto (default), full, lite, smoke")
+    ap.add_argument("--quiet", action="store_true", help="only the verdict")
+    a = ap.parse_args(argv)
+    chosen = config.resolve_track(a.profile)
+    verdicts = {}
+    for track in config.TRACKS:
+        items = requirements(track)
+        verdicts[track] = all(i.ok for i in items if i.required)
+        if not a.quiet:
+            state = "ready" if verdicts[track] else "NOT ready"
+            print(f"\n[{track}] {state}" + ("  <- chosen" if track == chosen else ""))
+            print("\n".join(i.line() for i in items))
+    ok = verdicts[chosen]
+    print(f"\nTrack {chosen!r} ({a.profile}) {'can run' if ok else 'cannot run yet: see the fixes above'}.")
+    if not ok and chosen == "full" and verdicts["lite"]:
+        print("The lite track can run offline: --profile lite, or TL_PROFILE=lite.")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

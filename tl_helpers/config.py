@@ -207,6 +207,16 @@ def _enter_mock(P: Profile) -> Profile:
                    test_size=s.test_size, epochs=s.epochs, batch_size=s.batch_size)
 
 
+def leave_mock() -> None:
+    """Undo the TFDS mock that :func:`setup` entered under ``TL_MOCK_DATA`` (for tests).
+
+    Example:
+        >>> leave_mock()
+    """
+    while _mock_context:
+        _mock_context.pop().__exit__(None, None, None)
+
+
 def _configure_gpu(use_mixed_precision: bool) -> bool:
     import keras
 

@@ -113,7 +113,7 @@ class ScanReport:
                 lines += [f"  {f.path.relative_to(self.root)}: {f.reason}" for f in group[:max_lines]]
                 lines += [f"  ... and {len(group) - max_lines} more"] if len(group) > max_lines else []
         if self.ignored:
-            lines.append(f"Ignored (hidden, or not inside a class folder): "
+            lines.append(f"Ignored (not inside a class folder): "
                          f"{', '.join(str(p.relative_to(self.root)) for p in self.ignored[:10])}")
         return "\n".join(lines)
 
@@ -224,14 +224,15 @@ def scan_folder(image_dir: str | Path, workers: int | None = None) -> ScanReport
                                 "Set image_dir to a folder with one sub-folder per class.")
     hidden = lambda p: p.name.startswith(".") or p.name in IGNORED_NAMES  # noqa: E731
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not hidden(p))
-    ignored = sorted(p for p in root.iterdir() if p.is_file())
+    ignored = sorted(p for p in root.iterdir() if p.is_file() and not hidden(p))
     todo: list[tuple[Path, str]] = []
     for c in classes:
         for dirpath, dirnames, filenames in os.walk(root / c):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
                 p = Path(dirpath) / name
-                (ignored.append(p) if hidden(p) else todo.append((p, c)))
+                if not hidden(p):
+                    todo.append((p, c))
     with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool:  # Pillow decodes without the GIL
         verdicts = list(pool.map(lambda t: inspect_image(t[0]), todo))
     report = ScanReport(root, classes, [FileReport(p, c, *v) for (p, c), v in zip(todo, verdicts)], ignored)

@@ -121,7 +121,8 @@ def index_page(rows: list[dict[str, Any]], run_info: str) -> str:
         link = (f'<a href="{html.escape(row["href"])}">{html.escape(row["title"])}</a>' if row["href"]
                 else html.escape(row["title"]) + " (not executed)")
         status = str(res.get("status", "?"))
-        status_html = f'<span class="{"ok" if status == "ok" else "failed"}">{html.escape(status)}</span>'
+        css = {"ok": "ok", "failed": "failed"}.get(status, "unknown")
+        status_html = f'<span class="{css}">{html.escape(status)}</span>'
         if res.get("error"):
             status_html += f"<br><code>{html.escape(str(res['error']))}</code>"
         nums = [f"<li><code>{html.escape(k)}</code> = {html.escape(_fmt(v))}</li>" for k, v in res.items()

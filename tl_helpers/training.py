@@ -32,8 +32,8 @@ import numpy as np
 
 CACHE_DIR = Path(__file__).resolve().parents[1] / "data" / "cache"
 
-#: where the "top blocks" start in the course's backbones (the last stride-2 stage).
-TOP_BLOCKS = {"mobilenet_025": "conv_pad_12", "mobilenet_v2": "block_13_expand"}
+#: per backbone: (first layer of the top stage = the last stride-2 stage, first layer of the very last block).
+TOP_BLOCKS = {"mobilenet_025": ("conv_pad_12", "conv_dw_13"), "mobilenet_v2": ("block_13_expand", "block_16_expand")}
 
 
 # ------------------------------------------------------------------ splitting & caching
@@ -230,8 +230,11 @@ def layer_multipliers(layers: Sequence[keras.layers.Layer], factor: float) -> di
 
 
 # ------------------------------------------------------------------ bookkeeping
-def snapshot(*models: keras.Model) -> Callable[[], None]:
+def snapshot(*models: keras.Model) -> Callable[..., None]:
     """Remember the models' weights now; the returned function puts them back.
+
+    Call it with other models of the same architectures to load the saved
+    weights into those instead (e.g. a head that was rebuilt since).
 
     Example:
         >>> import keras, numpy as np
@@ -243,8 +246,12 @@ def snapshot(*models: keras.Model) -> Callable[[], None]:
     """
     saved = [m.get_weights() for m in models]
 
-    def restore() -> None:
-        for m, w in zip(models, saved):
+    def restore(*targets: keras.Model) -> None:
+        targets = targets or models
+        if len(targets) != len(saved):
+            raise ValueError(f"This snapshot holds {len(saved)} models' weights; pass {len(saved)} models "
+                             f"(got {len(targets)}), or none to restore the original ones.")
+        for m, w in zip(targets, saved):
             m.set_weights(w)
 
     return restore
@@ -339,3 +346,18 @@ def lr_sweep_plot(learning_rates: Sequence[float], scores: Sequence[float], refe
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def format_table(rows: dict[str, dict[str, float]], fmt: str = "{:.3f}") -> str:
+    """A plain-text table: one row per key of ``rows``, one column per inner key.
+
+    Example:
+        >>> print(format_table({"fe": {"n=100": 0.81, "n=500": 0.84}}))
+        method  n=100  n=500
+        fe      0.810  0.840
+    """
+    cols = list(dict.fromkeys(c for r in rows.values() for c in r))
+    cells = [["method", *cols]] + [[name, *[fmt.format(r[c]) if c in r else "-" for c in cols]]
+                                   for name, r in rows.items()]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells)

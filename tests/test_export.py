@@ -1,0 +1,72 @@
+"""Saving a model with its preprocessing and class names, reloading it, predicting a file (tl_helpers.export)."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from tl_helpers import export
+from tl_helpers.backbones import preprocess_for
+
+
+def _model(n_classes: int = 3) -> keras.Model:
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Resizing(12, 12)(inputs)
+    x = export.preprocessing_layer("mobilenet_025")(x)
+    x = keras.layers.Conv2D(4, 3, activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(x))
+
+
+@pytest.mark.parametrize("name", ["mobilenet_025", "mobilenet_v2", "resnet50_v2", "efficientnet_v2_b0"])
+def test_preprocessing_layer_equals_preprocess_input(name: str) -> None:
+    x = np.random.default_rng(0).uniform(0, 255, (2, 4, 4, 3)).astype("float32")
+    np.testing.assert_allclose(np.asarray(export.preprocessing_layer(name)(x)),
+                               np.asarray(preprocess_for(name)(x.copy())), atol=1e-5)
+
+
+def test_save_reload_predict_roundtrip(tmp_path: Path) -> None:
+    model = _model()
+    path = export.save_with_class_names(model, tmp_path / "m.keras", ["ant", "bee", "cat"], image_size=12)
+    assert export.METADATA in zipfile.ZipFile(path).namelist()
+    reloaded, meta = export.load_with_class_names(path)
+    assert reloaded is not model
+    assert meta == {"class_names": ["ant", "bee", "cat"], "image_size": 12}
+    x = np.random.default_rng(1).uniform(0, 255, (5, 30, 20, 3)).astype("float32")
+    p, q = model.predict(x, verbose=0), reloaded.predict(x, verbose=0)
+    assert export.predictions_match(p, q)
+    Image.fromarray(np.random.default_rng(2).integers(0, 256, (17, 9, 4), dtype="uint8"), "RGBA").save(
+        tmp_path / "odd.png")
+    name, prob, probs = export.predict_file(reloaded, tmp_path / "odd.png", meta["class_names"])
+    assert name == meta["class_names"][int(np.argmax(probs))] and prob == pytest.approx(probs.max())
+    assert probs.shape == (3,) and probs.sum() == pytest.approx(1, abs=1e-5)
+    assert export.predict_file(model, tmp_path / "odd.png", meta["class_names"])[0] == name
+
+
+def test_clear_errors(tmp_path: Path) -> None:
+    model = _model(2)
+    with pytest.raises(ValueError, match=r"\.keras"):
+        export.save_with_class_names(model, tmp_path / "m.h5", ["a", "b"])
+    with pytest.raises(ValueError, match="2 outputs but 3 class names"):
+        export.save_with_class_names(model, tmp_path / "m.keras", ["a", "b", "c"])
+    model.save(tmp_path / "plain.keras")
+    with pytest.raises(ValueError, match="no tl_metadata.json"):
+        export.load_with_class_names(tmp_path / "plain.keras")
+    with pytest.raises(FileNotFoundError):
+        export.load_with_class_names(tmp_path / "absent.keras")
+    with pytest.raises(KeyError, match="Unknown backbone"):
+        export.preprocessing_layer("vgg99")
+
+
+def test_predictions_match_detects_differences() -> None:
+    a = np.array([[0.6, 0.4], [0.1, 0.9]])
+    assert export.predictions_match(a, a.copy())
+    assert not export.predictions_match(a, a[::-1])
+    assert not export.predictions_match(a, a + np.array([[1e-3, -1e-3], [0, 0]]))
+    assert not export.predictions_match(a, a[:1])

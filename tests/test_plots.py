@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+
+from tl_helpers import plots
+
+
+def test_image_grid_titles_and_layout():
+    fig = plots.image_grid(np.zeros((5, 8, 8), "uint8"), [0, 1, 2, 0, 1], ["a", "b", "c"], ncols=3)
+    assert [a.get_title() for a in fig.axes] == ["a", "b", "c", "a", "b"]
+
+
+def test_confusion_matrix_rows_sum_to_one():
+    fig = plots.confusion_matrix_plot([0, 0, 1, 1], [0, 1, 1, 1], ["x", "y"])
+    cm = fig.axes[0].images[0].get_array()
+    np.testing.assert_allclose(np.asarray(cm).sum(1), [1.0, 1.0])
+    assert np.asarray(cm)[0, 0] == 0.5
+
+
+def test_embedding_2d_methods():
+    f = np.random.default_rng(0).random((40, 6))
+    assert plots.embedding_2d(f, "pca").shape == (40, 2)
+    assert plots.embedding_2d(f, "tsne").shape == (40, 2)
+    with pytest.raises(ValueError, match="pca"):
+        plots.embedding_2d(f, "umap")
+
+
+def test_training_curves_and_marker():
+    h = {"accuracy": [0.1, 0.5, 0.7], "val_accuracy": [0.1, 0.4, 0.6]}
+    fig = plots.training_curves({"run": h}, markers={"fine-tuning": 2})
+    assert len(fig.axes[0].lines) == 3  # train, val, marker
+
+
+def test_mistakes_grid_orders_by_confidence():
+    x = np.arange(4 * 4 * 4).reshape(4, 4, 4).astype("uint8")
+    fig = plots.mistakes_grid(x, [0, 0, 1, 1], [1, 1, 1, 0], ["a", "b"], confidence=[0.2, 0.9, 0.5, 0.6], n=2)
+    assert [a.get_title() for a in fig.axes] == ["a\n-> b", "b\n-> a"]

@@ -1,0 +1,28 @@
+import json
+
+import pytest
+
+from tl_helpers import results
+
+
+def test_record_writes_at_once_and_load_reads(monkeypatch, tmp_path):
+    monkeypatch.setenv("TL_RESULTS_DIR", str(tmp_path))
+    results.start("nbx", None)
+    assert results.record("acc", 0.75) == 0.75
+    import numpy as np
+    results.record("n", np.int64(3))
+    on_disk = json.loads((tmp_path / "nbx.json").read_text())
+    assert on_disk["acc"] == 0.75 and on_disk["n"] == 3
+    assert results.load("nbx") == {"acc": 0.75, "n": 3}
+    results.start("nbx", None)  # a re-run starts clean
+    assert results.load("nbx") == {}
+
+
+def test_record_rejects_nan_and_objects(monkeypatch, tmp_path):
+    monkeypatch.setenv("TL_RESULTS_DIR", str(tmp_path))
+    results.start("nby", None)
+    with pytest.raises(ValueError, match="diverged"):
+        results.record("loss", float("nan"))
+    with pytest.raises(TypeError, match="number or a string"):
+        results.record("x", [1, 2])
+    assert results.load("nby") == {}

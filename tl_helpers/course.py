@@ -66,8 +66,11 @@ def parse_param(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-def run_one(nb: Path, out: Path, params: dict[str, Any], timeout: int | None = None) -> dict[str, Any]:
+def run_one(nb: Path, out: Path, params: dict[str, Any], timeout: int | None = None,
+            env: dict[str, str] | None = None) -> dict[str, Any]:
     """Execute one notebook; return its recorded numbers plus ``runtime_s`` and ``status``.
+
+    ``env`` adds environment variables for the notebook's kernel only.
 
     Example:
         >>> run_one  # doctest: +ELLIPSIS
@@ -78,8 +81,8 @@ def run_one(nb: Path, out: Path, params: dict[str, Any], timeout: int | None = N
     records = out / "records"
     records.mkdir(parents=True, exist_ok=True)
     (out / "executed").mkdir(parents=True, exist_ok=True)
-    os.environ["TL_RESULTS_DIR"] = str(records)  # the kernel inherits these
-    os.environ["TL_NOTEBOOK"] = nb.stem
+    saved = dict(os.environ)
+    os.environ.update(TL_RESULTS_DIR=str(records), TL_NOTEBOOK=nb.stem, **(env or {}))  # the kernel inherits
     (records / f"{nb.stem}.json").unlink(missing_ok=True)
     start = time.perf_counter()
     status, error = "ok", ""
@@ -90,6 +93,9 @@ def run_one(nb: Path, out: Path, params: dict[str, Any], timeout: int | None = N
     except Exception as err:  # papermill's error carries the notebook's exception
         status = "failed"
         error = f"{getattr(err, 'ename', type(err).__name__)}: {getattr(err, 'evalue', str(err))}"
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     row: dict[str, Any] = {}
     rec = records / f"{nb.stem}.json"
     if rec.exists():
@@ -124,14 +130,14 @@ def cmd_run(a: argparse.Namespace) -> int:
     params: dict[str, Any] = dict(parse_param(p) for p in a.param)
     params.setdefault("profile", a.profile)
     params.setdefault("seed", a.seed)
-    os.environ["TL_PROFILE"] = str(params["profile"])
+    env = {"TL_PROFILE": str(params["profile"])}
     os.environ.pop("TL_SEED", None)  # the injected seed decides
     results_path = out / "results.json"
     results: dict[str, Any] = json.loads(results_path.read_text()) if results_path.exists() else {}
     failed = []
     for nb in notebooks(a.only):
         print(f"▶ {nb.stem} (profile={params['profile']}, seed={params['seed']}) ...", flush=True)
-        row = run_one(nb, out, params, a.timeout)
+        row = run_one(nb, out, params, a.timeout, env)
         results[nb.stem] = row
         results_path.write_text(json.dumps(results, indent=2))
         if row["status"] != "ok":

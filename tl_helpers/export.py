@@ -110,7 +110,7 @@ def predict_file(model: keras.Model, path: str | Path, class_names: Sequence[str
     from .folders import load_rgb
 
     img = load_rgb(path).astype("float32")[None]  # (1, h, w, 3), 0-255: the model does the rest
-    probs = np.asarray(model.predict(img, verbose=0))[0]
+    probs = keras.ops.convert_to_numpy(model(img, training=False))[0]  # one image: no predict() tracing
     k = int(probs.argmax())
     return class_names[k], float(probs[k]), probs
 

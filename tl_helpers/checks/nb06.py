@@ -63,7 +63,7 @@ def nb06_top3(top3: Callable[[Any], list[tuple[str, float]]], model: Any, class_
     answered(top3, "top3")
     _need(callable(top3), hint="top3 must be a function: def top3(path): ...")
     for path in files:
-        probs = np.asarray(model.predict(load_rgb(path)[None].astype("float32"), verbose=0))[0]
+        probs = np.asarray(model(load_rgb(path)[None].astype("float32"), training=False))[0]
         got = top3(path)
         _need(isinstance(got, (list, tuple)) and len(got) == min(3, len(class_names))
                and all(len(pair) == 2 for pair in got),

@@ -1,0 +1,99 @@
+"""Every notebook has the course's shape (read, not executed: milliseconds per notebook).
+
+Stored without outputs; a Colab badge with its own file name and the Colab-only
+install cell pinned to this version; a ``parameters`` cell; ``config.setup(...,
+notebook="<stem>")``; the standard sections in order.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import nbformat
+import pytest
+
+import tl_helpers
+from tl_helpers import course
+
+COURSE = ["00", "01", "02", "03", "04", "05", "06"]
+REPO = "tl-course/keras-transfer-learning"
+INSTALL_CELL = f'''# On Colab only: install the course helpers, pinned to this version of the course.
+import sys
+if "google.colab" in sys.modules:
+    import subprocess
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "tl-helpers[tf] @ git+https://github.com/{REPO}@v{tl_helpers.__version__}"], check=True)'''
+SECTIONS = ["## Learning objectives", "## Summary", "## Exercises", "## Further reading"]
+
+
+def badge(name: str) -> str:
+    return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"(https://colab.research.google.com/github/{REPO}/blob/main/notebooks/{name})")
+
+
+def numbers() -> list[str]:
+    return sorted(set(COURSE) | {p.stem[:2] for p in course.notebooks()})
+
+
+@pytest.fixture(params=numbers())
+def notebook(request):
+    found = [p for p in course.notebooks() if p.stem.startswith(request.param + "_")]
+    if not found:
+        pytest.skip(f"notebook {request.param}_*.ipynb is not written yet")
+    assert len(found) == 1, f"two notebooks numbered {request.param}: {[p.name for p in found]}"
+    return found[0], nbformat.read(found[0], as_version=4)
+
+
+def test_valid_and_stored_without_outputs(notebook):
+    path, nb = notebook
+    nbformat.validate(nb)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3", f"{path.name}: kernelspec python3 missing"
+    ran = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
+    assert not ran, f"{path.name}: cells {ran} have outputs; store notebooks cleared (nbpercent.py does)"
+
+
+def test_title_badge_and_install_cell(notebook):
+    path, nb = notebook
+    first = nb.cells[0]
+    assert first.cell_type == "markdown" and re.match(rf"# {path.stem[:2]} · \S", first.source), \
+        f"{path.name}: the first cell must start with '# {path.stem[:2]} · Title'"
+    assert badge(path.name) in first.source, f"{path.name}: the first cell needs the Colab badge for {path.name}"
+    assert nb.cells[1].cell_type == "code" and nb.cells[1].source.strip() == INSTALL_CELL, \
+        f"{path.name}: the second cell must be the Colab install cell pinned to v{tl_helpers.__version__}"
+
+
+def test_parameters_cell_and_setup(notebook):
+    path, nb = notebook
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: needs exactly one cell tagged 'parameters', found {len(tagged)}"
+    assigned = {t.id: n.value for n in ast.parse(nb.cells[tagged[0]].source).body
+                if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+    assert isinstance(assigned.get("profile"), ast.Constant) and assigned["profile"].value == "auto", \
+        f"{path.name}: the parameters cell must set profile = \"auto\""
+    assert isinstance(assigned.get("seed"), ast.Constant) and isinstance(assigned["seed"].value, int), \
+        f"{path.name}: the parameters cell must set seed = <int>"
+    setup = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and re.search(
+        rf"config\.setup\([^)]*notebook\s*=\s*[\"']{re.escape(path.stem)}[\"']", c.source)]
+    assert setup, f'{path.name}: call config.setup(profile, seed, notebook="{path.stem}")'
+    assert setup[0] > tagged[0], f"{path.name}: config.setup must come after the parameters cell"
+
+
+def test_sections_in_order(notebook):
+    path, nb = notebook
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    where = [m.start() if (m := re.search(rf"^{re.escape(s)}\s*$", text, re.M)) else -1 for s in SECTIONS]
+    missing = [s for s, w in zip(SECTIONS, where) if w < 0]
+    assert not missing, f"{path.name}: missing {missing}"
+    assert where == sorted(where), f"{path.name}: sections must come in the order {SECTIONS}"
+    reading = text[where[-1]:]
+    assert re.search(r"\]\(https?://", reading), f"{path.name}: '## Further reading' needs real links"
+
+
+def test_readme_links_every_notebook_to_colab(notebook):
+    path, _ = notebook
+    readme = course.NOTEBOOK_DIR.parent / "README.md"
+    if not readme.exists():
+        pytest.skip("README.md is not written yet")
+    url = f"https://colab.research.google.com/github/{REPO}/blob/main/notebooks/{path.name}"
+    assert url in readme.read_text(encoding="utf-8"), f"README.md: add an 'Open in Colab' badge linking {url}"

@@ -91,7 +91,7 @@ def exercise_problems(path: Path, found: list[Exercise] | None = None) -> list[s
         for i, cell in enumerate(student.cells):
             if cell.cell_type == "code":
                 client.execute_cell(cell, i)
-        for ex in found:  # the solutions, in order, after the stubs: each check must now pass
+        for ex in (e for e in found if e.check_cell is not None):  # the solutions after the stubs
             pair = [nbformat.v4.new_code_cell(original.cells[ex.solution_cell].source),
                     nbformat.v4.new_code_cell(original.cells[ex.check_cell].source)]
             for cell in pair:
@@ -101,8 +101,10 @@ def exercise_problems(path: Path, found: list[Exercise] | None = None) -> list[s
 
     failed = {i: e for i, c in enumerate(student.cells[:len(original.cells)]) if (e := _errors(c))}
     stubs = {ex.solution_cell for ex in found}
-    check_cells = {ex.check_cell: ex for ex in found}
-    problems = [f"cell {i} ({first_line(original.cells[i])!r}) failed in the student copy: {e[0]}: {e[1]}"
+    check_cells = {ex.check_cell: ex for ex in found if ex.check_cell is not None}
+    problems = [f"{ex.grade_id}: no check cell (nbgrader grade: true) follows it" for ex in found
+                if ex.check_cell is None]
+    problems += [f"cell {i} ({first_line(original.cells[i])!r}) failed in the student copy: {e[0]}: {e[1]}"
                 for i, e in failed.items() if i not in stubs and i not in check_cells]
     problems += [f"solution cell {i} raised {failed[i][0]} instead of NotImplementedError" if i in failed
                  else f"solution cell {i} did not fail as a stub" for i in sorted(stubs)
@@ -142,12 +144,20 @@ def test_checks_fail_on_stubs_and_pass_on_solutions(number, smoke_env):
 
 SOL = {"grade": False, "locked": False, "schema_version": 3, "solution": True, "task": False}
 CHK = {"grade": True, "locked": True, "points": 1, "schema_version": 3, "solution": False, "task": False}
-CHECK = "from tl_helpers.checks import expect, answered\nexpect(answered({v}) == 4, hint='square x')"
+CHECK = "expect({v} == 4, hint='square x')"
+HARNESS = """x = 2
+leaked = 4
+class CheckFailed(AssertionError):
+    pass
+def expect(ok, hint):
+    if not ok:
+        raise CheckFailed(hint)
+    print("✅ Correct")"""
 
 
 def test_the_exercise_test_catches_broken_exercises(tmp_path, smoke_env):
     """The harness itself can fail: a check that passes on a stub, a later cell that needs an answer."""
-    cells = [nbformat.v4.new_code_cell("x = 2\nleaked = 4"),
+    cells = [nbformat.v4.new_code_cell(HARNESS),
              nbformat.v4.new_markdown_cell("## Exercises"),
              nbformat.v4.new_code_cell("### BEGIN SOLUTION\ngood = x ** 2\n### END SOLUTION",
                                        metadata={"nbgrader": {**SOL, "grade_id": "ex1"}}),
@@ -160,10 +170,8 @@ def test_the_exercise_test_catches_broken_exercises(tmp_path, smoke_env):
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = tmp_path / "99_broken.ipynb"
     nbformat.write(nb, path)
-    problems = exercise_problems(path)
-    assert len(problems) == 2, problems
-    assert "cell 6 ('print(good)') failed in the student copy: NameError" in problems[0]
-    assert "check cell 5 (ex2-c) PASSED on the stub" in problems[1]
-    del nb.cells[4:]  # only the good exercise left, and nothing depending on it
-    nbformat.write(nb, path)
-    assert exercise_problems(path) == []
+    # ex1 is right (its stub fails, its check fails then passes): only the two planted faults are reported
+    assert exercise_problems(path) == [
+        "cell 6 ('print(good)') failed in the student copy: NameError: name 'good' is not defined",
+        "check cell 5 (ex2-c) PASSED on the stub: it cannot catch a missing answer "
+        "(does an earlier cell define the same variable?)"]

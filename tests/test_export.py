@@ -70,3 +70,21 @@ def test_predictions_match_detects_differences() -> None:
     assert not export.predictions_match(a, a[::-1])
     assert not export.predictions_match(a, a + np.array([[1e-3, -1e-3], [0, 0]]))
     assert not export.predictions_match(a, a[:1])
+
+
+def test_roundtrip_under_mixed_precision(tmp_path: Path) -> None:
+    """The full track on a GPU trains under mixed_float16: the saved model must still reload identically."""
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        inputs = keras.Input((None, None, 3))
+        x = keras.layers.Resizing(8, 8)(inputs)
+        x = export.preprocessing_layer("mobilenet_v2")(x)
+        x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(x))
+        model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax", dtype="float32")(x))
+        path = export.save_with_class_names(model, tmp_path / "mp.keras", ["a", "b"])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    reloaded, _ = export.load_with_class_names(path)
+    assert reloaded.layers[-1].compute_dtype == "float32" and reloaded.layers[2].compute_dtype == "float16"
+    x = np.random.default_rng(3).uniform(0, 255, (4, 10, 10, 3)).astype("float32")
+    assert export.predictions_match(model.predict(x, verbose=0), reloaded.predict(x, verbose=0))

@@ -91,6 +91,8 @@ def test_course_run_html_end_to_end(tmp_path, monkeypatch):
     monkeypatch.setattr(course, "notebooks", lambda only=None: [src])
     monkeypatch.setenv("TL_PROFILE", "smoke")
     monkeypatch.setenv("TL_RESULTS_DIR", str(tmp_path / "res"))
+    monkeypatch.setenv("TL_NOTEBOOK", "")  # the runner sets these for its kernels; restore them afterwards
+    monkeypatch.setenv("TL_SEED", "")
     rc = course.main(["run", "--profile", "smoke", "--out", str(tmp_path / "run"), "--html", str(tmp_path / "html")])
     assert rc == 0
     assert json.loads((tmp_path / "run" / "results.json").read_text())["98_tiny"]["answer"] == 42

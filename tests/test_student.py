@@ -181,3 +181,18 @@ def test_course_student_command_on_the_real_notebooks(tmp_path, capsys):
             assert "raise NotImplementedError()" in student.cells[i].source
         assert len(student.cells) == len(original.cells)
         assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code")
+
+
+def test_same_stubs_as_nbgrader_generate_assignment():
+    """Where nbgrader is installed: its ClearSolutions/ClearHiddenTests/ClearMarkScheme give the same sources."""
+    pre = pytest.importorskip("nbgrader.preprocessors")
+    sources = course.notebooks()
+    if not sources:
+        pytest.skip("no course notebooks yet")
+    for src in sources:
+        theirs = nbformat.read(src, as_version=4)
+        ours = make_student_notebook(theirs, src.name)
+        resources = {}
+        for step in (pre.ClearSolutions(), pre.ClearHiddenTests(), pre.ClearMarkScheme(), pre.ClearOutput()):
+            theirs, resources = step.preprocess(theirs, resources)
+        assert [c.source for c in ours.cells] == [c.source for c in theirs.cells], src.name

@@ -33,7 +33,7 @@ class GradientReversal(keras.layers.Layer):
 
     Example:
         >>> grl = GradientReversal(lam=0.5)
-        >>> grl(np.array([[1.0, -2.0]], "float32")).numpy().tolist()
+        >>> ops.convert_to_numpy(grl(np.array([[1.0, -2.0]], "float32"))).tolist()
         [[1.0, -2.0]]
     """
 
@@ -68,14 +68,17 @@ def dann_lambda(progress: float, ceiling: float = 1.0, gamma: float = 10.0) -> f
 class LambdaRamp(keras.callbacks.Callback):
     """Set ``variable`` to ``dann_lambda(step / total_steps, ceiling, gamma)`` before every batch.
 
-    Keeps the history in ``self.values`` for plotting. Works on every backend
-    (on JAX the trainer's state is synced first, so the new value is seen).
+    Keeps λ per step in ``self.values`` and the running training logs per step in
+    ``self.logs`` (for :func:`dann_curves`). Works on every backend (on JAX the
+    trainer's state is synced first, so the new value is seen).
 
     Example:
         >>> v = keras.Variable(0.0, trainable=False)
-        >>> ramp = LambdaRamp(v, total_steps=10)
-        >>> ramp.on_train_batch_begin(10); round(float(v.numpy()), 4)
-        1.0
+        >>> ramp = LambdaRamp(v, total_steps=2)
+        >>> for step in range(3):
+        ...     ramp.on_train_batch_begin(step)
+        >>> [round(x, 3) for x in ramp.values]
+        [0.0, 0.987, 1.0]
     """
 
     def __init__(self, variable: keras.Variable, total_steps: int, ceiling: float = 1.0, gamma: float = 10.0):
@@ -83,7 +86,7 @@ class LambdaRamp(keras.callbacks.Callback):
         if total_steps < 1:
             raise ValueError(f"total_steps must be >= 1 (epochs * steps_per_epoch); got {total_steps}.")
         self.variable, self.total_steps, self.ceiling, self.gamma = variable, total_steps, ceiling, gamma
-        self.step, self.values = 0, []
+        self.step, self.values, self.logs = 0, [], {}
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         if getattr(self, "_model", None) is not None:
@@ -93,14 +96,19 @@ class LambdaRamp(keras.callbacks.Callback):
         self.values.append(value)
         self.step += 1
 
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        for key, val in (logs or {}).items():
+            self.logs.setdefault(key, []).append(float(val))
+
 
 def balanced_batches(x_source: np.ndarray, y_source: np.ndarray, x_target: np.ndarray, batch_size: int,
-                     steps: int, seed: int = 0) -> Iterator[tuple]:
+                     steps: int, seed: int = 0, with_domain: bool = True) -> Iterator[tuple]:
     """Endless DANN/CORAL batches: first half source, second half target (labels unused there).
 
     Yields ``(x, (y_label, y_domain), (w_label, w_domain))``: ``y_domain`` is 0 for source
     rows and 1 for target rows; ``w_label`` is 0 on target rows, so the label loss
-    never sees a target label. Use with ``model.fit(..., steps_per_epoch=steps)``.
+    never sees a target label. ``with_domain=False`` yields ``(x, y_label, w_label)`` for a
+    single-output model (e.g. CORAL). Use with ``model.fit(..., steps_per_epoch=steps)``.
 
     Example:
         >>> x, (y, dom), (w, _) = next(balanced_batches(np.zeros((6, 2)), np.arange(6), np.ones((5, 2)), 4, 1))
@@ -110,9 +118,9 @@ def balanced_batches(x_source: np.ndarray, y_source: np.ndarray, x_target: np.nd
     if batch_size % 2 or batch_size < 2:
         raise ValueError(f"batch_size must be even (half source, half target); got {batch_size}.")
     half, rng = batch_size // 2, np.random.default_rng(seed)
-    if len(x_source) < half or len(x_target) < half:
-        raise ValueError(f"Each domain needs at least batch_size/2 = {half} rows; got {len(x_source)} "
-                         f"source and {len(x_target)} target. Use a smaller batch_size.")
+    if len(x_source) == 0 or len(x_target) == 0 or len(x_source) != len(y_source):
+        raise ValueError(f"Need labelled source rows and unlabelled target rows; got {len(x_source)} source "
+                         f"images, {len(y_source)} source labels and {len(x_target)} target images.")
     dom = np.concatenate([np.zeros(half), np.ones(half)]).astype("float32")[:, None]
     w_label = np.concatenate([np.full(half, 2.0), np.zeros(half)]).astype("float32")  # mean over source rows
     ps, pt, i = rng.permutation(len(x_source)), rng.permutation(len(x_target)), 0
@@ -122,8 +130,41 @@ def balanced_batches(x_source: np.ndarray, y_source: np.ndarray, x_target: np.nd
             t = pt[(i * half + np.arange(half)) % len(pt)]
             i += 1
             y = np.concatenate([y_source[s], np.zeros(half, y_source.dtype)])
-            yield (np.concatenate([x_source[s], x_target[t]]), (y, dom), (w_label, np.ones(batch_size, "float32")))
+            x = np.concatenate([x_source[s], x_target[t]])
+            yield (x, (y, dom), (w_label, np.ones(batch_size, "float32"))) if with_domain else (x, y, w_label)
         ps, pt = rng.permutation(len(x_source)), rng.permutation(len(x_target))
+
+
+def dann_curves(ramp: LambdaRamp, label_loss: str = "label_loss", domain_loss: str = "domain_loss",
+                domain_acc: str = "domain_accuracy"):
+    """Three panels per training step: task loss, domain loss, domain accuracy (with λ).
+
+    Domain accuracy near 0.5 means the discriminator cannot tell the domains apart
+    (aligned features); pinned at 1.0 (or at 0.5 from the first step) means trouble.
+
+    Example:
+        >>> r = LambdaRamp(keras.Variable(0.0, trainable=False), total_steps=2)
+        >>> r.values, r.logs = [0.0, 0.5], {"label_loss": [2, 1], "domain_loss": [.7, .6], "domain_accuracy": [.9, .6]}
+        >>> len(dann_curves(r).axes)
+        4
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    for ax, key, title in zip(axes, (label_loss, domain_loss, domain_acc),
+                              ("task (label) loss, source rows", "domain loss", "domain accuracy")):
+        if key not in ramp.logs:
+            raise KeyError(f"No {key!r} in the logged metrics {sorted(ramp.logs)}: name the model outputs "
+                           "'label' and 'domain' and compile with a domain 'accuracy' metric.")
+        ax.plot(ramp.logs[key], lw=1)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("step (running mean within each epoch)")
+    axes[2].axhline(0.5, color="gray", ls=":", lw=1)
+    twin = axes[2].twinx()
+    twin.plot(ramp.values, color="tab:red", lw=1, alpha=0.7)
+    twin.set_ylabel("λ", color="tab:red")
+    fig.tight_layout()
+    return fig
 
 
 # ------------------------------------------------------------------ CORAL
@@ -131,7 +172,7 @@ def covariance(f):
     """Unbiased feature covariance ``(d, d)`` of a batch ``f`` of shape ``(n, d)``.
 
     Example:
-        >>> covariance(np.array([[1.0, 0.0], [-1.0, 0.0]], "float32")).numpy().tolist()
+        >>> ops.convert_to_numpy(covariance(np.array([[1.0, 0.0], [-1.0, 0.0]], "float32"))).tolist()
         [[2.0, 0.0], [0.0, 0.0]]
     """
     f = ops.convert_to_tensor(f)
@@ -161,7 +202,7 @@ class CoralPenalty(keras.layers.Layer):
 
     Example:
         >>> layer = CoralPenalty(weight=1.0)
-        >>> layer(np.ones((4, 2), "float32")).shape
+        >>> tuple(layer(np.ones((4, 2), "float32")).shape)
         (4, 2)
     """
 
@@ -201,15 +242,16 @@ def adapt_batchnorm(model: keras.Model, x: np.ndarray, batch_size: int = 256) ->
     """AdaBN (Li et al. 2016): replace every BN layer's moving statistics by the target data's.
 
     Forward passes only, no labels, no weight changes: each BN's moving mean and
-    variance become the running average over ``x``'s batches (momentum set to
-    ``k/(k+1)`` at batch ``k``). Returns the number of BN layers adapted.
+    variance become the running average over ``x``'s batches, weighted by batch size
+    (momentum ``seen / (seen + n)``), so the moving mean is the exact mean over ``x``
+    for the first BN layer. Returns the number of BN layers adapted.
 
     Example:
         >>> m = keras.Sequential([keras.Input((2,)), keras.layers.BatchNormalization()])
-        >>> adapt_batchnorm(m, np.full((8, 2), 3.0, "float32"), batch_size=4)
+        >>> adapt_batchnorm(m, np.arange(20, dtype="float32").reshape(10, 2), batch_size=4)
         1
-        >>> m.layers[0].moving_mean.numpy().tolist()
-        [3.0, 3.0]
+        >>> ops.convert_to_numpy(m.layers[0].moving_mean).tolist()
+        [9.0, 10.0]
     """
     layers = batchnorm_layers(model)
     if not layers:
@@ -217,10 +259,13 @@ def adapt_batchnorm(model: keras.Model, x: np.ndarray, batch_size: int = 256) ->
                          "nothing to re-estimate. Add BatchNormalization to the part you want to adapt.")
     saved = [(bn.momentum, bn.trainable) for bn in layers]
     try:
-        for k, start in enumerate(range(0, len(x), batch_size)):
-            for bn in layers:  # momentum k/(k+1): an exact running mean over the batches
-                bn.momentum, bn.trainable = k / (k + 1.0), True
-            model(x[start:start + batch_size], training=True)
+        seen = 0
+        for start in range(0, len(x), batch_size):
+            batch = x[start:start + batch_size]
+            for bn in layers:  # keep seen/(seen+n) of the old estimate: an exact running mean
+                bn.momentum, bn.trainable = seen / (seen + len(batch)), True
+            model(batch, training=True)
+            seen += len(batch)
     finally:
         for bn, (momentum, trainable) in zip(layers, saved):
             bn.momentum, bn.trainable = momentum, trainable

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .data import FASHION_MNIST_CLASSES, REPO_DATA, load_fashion_mnist, load_tfds, per_class_indices
+from .data import FASHION_MNIST_CLASSES, REPO_DATA, load_fashion_mnist, load_tfds
 
 
 @dataclass
@@ -143,14 +143,14 @@ def load_domains(P: Any, source_per_class: int, target_per_class: int, test_size
         DomainData(source train (200, 28, 28), target train (200, 28, 28, 3), ...)
     """
     xtr, ytr, xte, yte, names = _load_gray(P)
-    counts = np.bincount(ytr, minlength=len(names))
-    if source_per_class + target_per_class > counts[counts > 0].min():
-        # the two training pools must not share items; shrink them to what the data holds
-        source_per_class = target_per_class = int(counts[counts > 0].min()) // 2
-    pool = per_class_indices(ytr, source_per_class + target_per_class, seed=P.seed)
-    pool = np.random.default_rng(P.seed).permutation(pool)
-    src = np.sort(np.concatenate([pool[ytr[pool] == c][:source_per_class] for c in np.unique(ytr[pool])]))
-    tgt = np.setdiff1d(pool, src)
+    rng = np.random.default_rng(P.seed)
+    src, tgt = [], []
+    for c in np.unique(ytr):  # disjoint items per class; a small class is split in half
+        idx = rng.permutation(np.flatnonzero(ytr == c))
+        n_src = min(source_per_class, (len(idx) + 1) // 2)
+        src.append(idx[:n_src])
+        tgt.append(idx[n_src:n_src + target_per_class])
+    src, tgt = np.sort(np.concatenate(src)), np.sort(np.concatenate(tgt))
     test = np.sort(np.random.default_rng(P.seed + 1).permutation(len(yte))[:test_size])
     bank = photo_bank()
     return DomainData(xtr[src], ytr[src], blend_with_photos(xtr[tgt], P.seed, bank), ytr[tgt],
@@ -173,7 +173,7 @@ def cached_features(extractor: Any, x: np.ndarray, image_size: int, preprocess: 
     from .data import make_dataset
 
     key = hashlib.sha1(np.ascontiguousarray(x).tobytes() + f"{tag}|{image_size}".encode()).hexdigest()[:16]
-    path = REPO_DATA / "cache" / f"features_{tag}_{key}.npy"
+    path = REPO_DATA / "cache" / f"domain_features_{tag}_{key}.npy"
     if cache and path.is_file():
         return np.load(path)
     ds = make_dataset(x, None, image_size, preprocess, batch_size=batch_size, cache=False)

@@ -137,6 +137,8 @@ def cached_features(base: keras.Model, images: np.ndarray, P: Any, weights: str 
 
     if preprocess is None:
         preprocess = preprocess_for(P.backbone)
+    if getattr(P, "mock", False):  # mock mode builds every backbone with random weights
+        weights = None
     key = feature_key(P.backbone, P.name, P.image_size, P.dataset, weights,
                       weights_fingerprint(base), fingerprint(images, f"{getattr(preprocess, '__module__', '')}.{getattr(preprocess, '__qualname__', '')}"))
     if key in _memory:

@@ -44,7 +44,7 @@ KERAS_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 READABLE_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP", "MPO", "PPM")
 #: image formats Pillow cannot decode here: skipped as "unsupported format".
 UNSUPPORTED_EXTENSIONS = (".heic", ".heif", ".avif", ".svg", ".jxl", ".raw", ".cr2", ".nef", ".arw", ".dng")
-IGNORED_NAMES = ("Thumbs.db", "desktop.ini")
+IGNORED_NAMES = ("Thumbs.db", "desktop.ini", "__MACOSX")
 
 
 def data_root() -> Path:
@@ -438,9 +438,9 @@ def write_messy_files(folder: str | Path) -> dict[str, str]:
     (c(1) / "zz_drawing.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"><circle r="4"/></svg>')
     b(2).convert("CMYK").save(c(2) / "zz_cmyk.jpg")
     Image.fromarray((np.asarray(b(3).convert("L"), "uint16") * 257)).save(c(3) / "zz_16bit.png")
-    rgba = b(4).convert("RGBA")
-    rgba.putalpha(Image.new("L", rgba.size, 255).crop((0, 0, rgba.width, rgba.height)))
-    rgba.save(c(4) / "zz_rgba.png")
+    alpha = np.zeros((b(4).height, b(4).width), "uint8")
+    alpha[2:-2, 2:-2] = 255  # a transparent frame: white after conversion
+    Image.fromarray(np.dstack([np.asarray(b(4)), alpha]), "RGBA").save(c(4) / "zz_rgba.png")
     b(5).convert("L").save(c(5) / "zz_grayscale.jpg")
     for name in ("zz_truncated.jpg", "zz_empty.jpg", "zz_notes.jpg", "zz_drawing.svg"):
         planted[name] = "skip"

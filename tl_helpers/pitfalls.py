@@ -3,7 +3,7 @@
 * choosing a source model: :func:`count_params`, :func:`measure_throughput`,
   :func:`linear_probe_accuracy`, :func:`backbone_table`, :func:`backbone_scatter`;
 * negative transfer: :func:`small_body` (a tiny CNN body for quick source/target runs);
-* shortcut learning: :func:`stamp_watermark`;
+* shortcut learning: :func:`stamp_watermark`, :func:`occlusion_map`, :func:`share_in_corner`;
 * class imbalance: :func:`make_imbalanced`, :func:`balanced_class_weights`,
   :func:`per_class_recall`.
 
@@ -23,7 +23,7 @@ Example:
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import keras
 import numpy as np
@@ -208,6 +208,68 @@ def stamp_watermark(images: np.ndarray, size: float = 0.22, corner: str = "top-l
         pattern = pattern[..., None]
     out[:, top:top + s, left:left + s] = pattern
     return out
+
+
+def occlusion_map(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray, class_index: int,
+                  patch: float = 0.25, stride: float = 0.125, fill: int = 0) -> np.ndarray:
+    """Occlusion sensitivity (Zeiler & Fergus, 2014): how much the class probability drops when a patch is covered.
+
+    ``predict`` maps uint8 images (like ``images``) to class probabilities.
+    A square of side ``patch`` (fraction of the image side), slid with step
+    ``stride``, is filled with ``fill``; each pixel gets the mean drop of the
+    patches covering it, clipped at 0 and scaled so every map's maximum is 1.
+    Returns ``(n, h, w)`` maps in [0, 1] at the images' own resolution.
+
+    Example:
+        >>> def predict(x):  # "class 0" = brightness of the top-left pixel
+        ...     p = x[:, 0, 0].astype(float) / 255
+        ...     return np.stack([p, 1 - p], axis=1)
+        >>> m = occlusion_map(predict, np.full((1, 8, 8), 255, "uint8"), class_index=0, patch=0.25, stride=0.25)
+        >>> m[0, 0, 0], m[0, 7, 7]
+        (1.0, 0.0)
+    """
+    images = np.asarray(images)
+    if images.ndim not in (3, 4):
+        raise ValueError(f"occlusion_map takes images (n, h, w) or (n, h, w, c); got shape {images.shape}.")
+    h, w = images.shape[1:3]
+    p = max(1, int(round(patch * min(h, w))))
+    step = max(1, int(round(stride * min(h, w))))
+    tops = sorted(set(list(range(0, h - p + 1, step)) + [h - p]))
+    lefts = sorted(set(list(range(0, w - p + 1, step)) + [w - p]))
+    boxes = [(t, l) for t in tops for l in lefts]
+    base_p = np.asarray(predict(images))[:, class_index]
+    covered = np.repeat(images[:, None], len(boxes), axis=1)  # (n, boxes, h, w[, c])
+    for b, (t, l) in enumerate(boxes):
+        covered[:, b, t:t + p, l:l + p] = fill
+    probs = np.asarray(predict(covered.reshape(-1, *images.shape[1:])))[:, class_index].reshape(len(images), -1)
+    drop = base_p[:, None] - probs
+    maps = np.zeros((len(images), h, w))
+    counts = np.zeros((h, w))
+    for b, (t, l) in enumerate(boxes):
+        maps[:, t:t + p, l:l + p] += drop[:, b, None, None]
+        counts[t:t + p, l:l + p] += 1
+    maps = np.clip(maps / counts, 0, None)
+    peak = maps.reshape(len(images), -1).max(1)
+    return (maps / np.where(peak > 0, peak, 1)[:, None, None]).astype("float32")
+
+
+def share_in_corner(maps: np.ndarray, size: float, corner: str = "top-left") -> np.ndarray:
+    """The share of every heat map's total mass inside the watermark's square (``size`` = fraction of the side).
+
+    A map spread evenly over the image puts ``size ** 2`` of its mass there.
+
+    Example:
+        >>> m = np.zeros((1, 10, 10)); m[0, :2, :2] = 1
+        >>> share_in_corner(m, 0.2).tolist()
+        [1.0]
+    """
+    maps = np.asarray(maps, "float64")
+    h, w = maps.shape[1:3]
+    s = max(1, int(round(size * min(h, w))))
+    rows = slice(0, s) if corner.startswith("top") else slice(h - s, h)
+    cols = slice(0, s) if corner.endswith("left") else slice(w - s, w)
+    total = maps.reshape(len(maps), -1).sum(1)
+    return np.where(total > 0, maps[:, rows, cols].sum((1, 2)) / np.where(total > 0, total, 1), 0.0)
 
 
 # --------------------------------------------------------------- class imbalance

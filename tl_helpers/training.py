@@ -32,8 +32,12 @@ import numpy as np
 
 CACHE_DIR = Path(__file__).resolve().parents[1] / "data" / "cache"
 
-#: per backbone: (first layer of the top stage = the last stride-2 stage, first layer of the very last block).
-TOP_BLOCKS = {"mobilenet_025": ("conv_pad_12", "conv_dw_13"), "mobilenet_v2": ("block_13_expand", "block_16_expand")}
+#: per backbone: the first layer of its last two stages (stride 16 and 32), of its last stage, of its last block.
+TOP_BLOCKS = {
+    "mobilenet_025": {"last two stages": "conv_dw_7", "last stage": "conv_pad_12", "last block": "conv_dw_13"},
+    "mobilenet_v2": {"last two stages": "block_10_expand", "last stage": "block_13_expand",
+                     "last block": "block_16_expand"},
+}
 
 
 # ------------------------------------------------------------------ splitting & caching
@@ -100,7 +104,7 @@ def cached_activations(model: keras.Model, images: np.ndarray, image_size: int,
         if path.is_file():
             return np.load(path)
     ds = make_dataset(images, None, image_size, preprocess, batch_size, cache=False)
-    out = np.concatenate([np.asarray(model(b, training=False)) for b in ds]).astype("float32")
+    out = np.asarray(model.predict(ds, verbose=0), dtype="float32")   # predict: compiled, inference mode
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, out)
@@ -108,17 +112,22 @@ def cached_activations(model: keras.Model, images: np.ndarray, image_size: int,
 
 
 # ------------------------------------------------------------------ freezing
-def unfreeze_from(model: keras.Model, layer_name: str | None) -> int:
+def unfreeze_from(model: keras.Model, layer_name: str | None, freeze_batchnorm: bool = True) -> int:
     """Freeze every layer of ``model`` before ``layer_name``, unfreeze it and those after.
 
-    ``layer_name=None`` freezes the whole model. Returns the number of trainable parameters.
+    ``freeze_batchnorm=True`` keeps every ``BatchNormalization`` layer frozen: a frozen
+    BN layer always runs in inference mode (its ImageNet moving statistics), even
+    when the model trains. ``layer_name=None`` freezes the whole model. Returns the
+    number of trainable parameters.
 
     Example:
         >>> import keras
         >>> m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="a"),
-        ...                       keras.layers.Dense(2, name="b")])
-        >>> unfreeze_from(m, "b"), unfreeze_from(m, "a"), unfreeze_from(m, None)
-        (8, 23, 0)
+        ...                       keras.layers.BatchNormalization(name="bn"), keras.layers.Dense(2, name="b")])
+        >>> unfreeze_from(m, "b"), unfreeze_from(m, "a"), unfreeze_from(m, "a", freeze_batchnorm=False)
+        (8, 23, 29)
+        >>> unfreeze_from(m, None)
+        0
     """
     names = [layer.name for layer in model.layers]
     if layer_name is not None and layer_name not in names:
@@ -126,7 +135,8 @@ def unfreeze_from(model: keras.Model, layer_name: str | None) -> int:
     start = len(names) if layer_name is None else names.index(layer_name)
     model.trainable = True
     for i, layer in enumerate(model.layers):
-        layer.trainable = i >= start
+        is_bn = isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = i >= start and not (freeze_batchnorm and is_bn)
     return count_params(model.trainable_weights)
 
 

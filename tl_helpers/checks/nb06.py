@@ -30,8 +30,8 @@ def nb06_per_class_accuracy(per_class_acc: dict[str, float], worst_class: str, y
         >>> try:
         ...     nb06_per_class_accuracy({"a": 1.0}, "a", np.array([0, 1]), np.array([0, 0]), ["a", "b"])
         ... except CheckFailed as e:
-        ...     print(str(e)[:40])
-        ❌ Not yet: per_class_acc needs one entr
+        ...     print("one entry per class" in str(e))
+        True
     """
     answered(per_class_acc, "per_class_acc")
     answered(worst_class, "worst_class")
@@ -58,12 +58,14 @@ def nb06_top3(top3: Callable[[Any], list[tuple[str, float]]], model: Any, class_
         ...
         tl_helpers.checks.CheckFailed: ❌ Not yet: top3 is still empty - fill in the exercise cell above and run it.
     """
+    import keras
+
     from ..folders import load_rgb
 
     answered(top3, "top3")
     _need(callable(top3), hint="top3 must be a function: def top3(path): ...")
     for path in files:
-        probs = np.asarray(model(load_rgb(path)[None].astype("float32"), training=False))[0]
+        probs = keras.ops.convert_to_numpy(model(load_rgb(path)[None].astype("float32"), training=False))[0]
         got = top3(path)
         _need(isinstance(got, (list, tuple)) and len(got) == min(3, len(class_names))
                and all(len(pair) == 2 for pair in got),

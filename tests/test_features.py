@@ -1,0 +1,190 @@
+"""Unit tests for notebook 01's helpers: feature caching, label subsets, baselines, checks (tiny data)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import keras
+import numpy as np
+import pytest
+
+from tl_helpers import backbones, baselines, features
+from tl_helpers.checks import CheckFailed
+from tl_helpers.checks import nb01
+
+
+def tiny_base(size: int = 8, seed: int = 0) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input((size, size, 3)), keras.layers.Conv2D(4, 3),
+                             keras.layers.GlobalAveragePooling2D()])
+
+
+P = SimpleNamespace(backbone="tiny", name="smoke", image_size=8, dataset="toy")
+
+
+def identity(x):
+    return x / 255.0
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memory():
+    features.clear_memory_cache()
+    yield
+    features.clear_memory_cache()
+
+
+# ------------------------------------------------------------------ caching
+def test_cached_features_memory_then_disk(tmp_path, monkeypatch):
+    base = tiny_base()
+    x = np.random.default_rng(0).integers(0, 255, (6, 5, 5), dtype="uint8")
+    f1 = features.cached_features(base, x, P, "random", identity, directory=tmp_path, verbose=False)
+    files = list((tmp_path / "features").glob("*.npy"))
+    assert f1.shape == (6, 4) and len(files) == 1
+    assert "toy-tiny-8px-random-smoke" in files[0].name
+
+    def boom(*a, **k):
+        raise AssertionError("should have come from a cache")
+
+    monkeypatch.setattr(features, "extract_features", boom)
+    f2 = features.cached_features(base, x, P, "random", identity, directory=tmp_path, verbose=False)
+    assert f2 is f1  # memory
+    features.clear_memory_cache()
+    f3 = features.cached_features(base, x, P, "random", identity, directory=tmp_path, verbose=False)
+    np.testing.assert_array_equal(f3, f1)  # disk
+
+
+def test_cache_key_changes_with_images_and_weights(tmp_path):
+    x = np.zeros((3, 5, 5), "uint8")
+    features.cached_features(tiny_base(seed=0), x, P, None, identity, directory=tmp_path, verbose=False)
+    features.cached_features(tiny_base(seed=0), x[:2], P, None, identity, directory=tmp_path, verbose=False)
+    features.cached_features(tiny_base(seed=1), x, P, None, identity, directory=tmp_path, verbose=False)
+    assert len(list((tmp_path / "features").glob("*.npy"))) == 3
+
+
+def test_extract_features_matches_direct_call():
+    base = tiny_base()
+    x = np.random.default_rng(1).integers(0, 255, (5, 8, 8, 3), dtype="uint8")
+    got = features.extract_features(base, x, 8, identity, batch_size=2)
+    want = keras.ops.convert_to_numpy(base(x.astype("float32") / 255.0, training=False))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_extract_features_rejects_wrong_size_and_empty():
+    with pytest.raises(ValueError, match="built for 8 px.*image_size=16"):
+        features.extract_features(tiny_base(8), np.zeros((2, 5, 5), "uint8"), 16)
+    with pytest.raises(ValueError, match="empty"):
+        features.extract_features(tiny_base(8), np.zeros((0, 5, 5), "uint8"), 8)
+
+
+def test_backbone_needing_bigger_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="at least 32 px; got 16"):
+        backbones.build_backbone("mobilenet_025", 16, weights=None)
+
+
+def test_fingerprint_sensitive_to_dtype_and_content():
+    a = np.zeros(4, "uint8")
+    assert features.fingerprint(a) != features.fingerprint(a.astype("int64"))
+    assert features.fingerprint(a) != features.fingerprint(np.array([0, 0, 0, 1], "uint8"))
+
+
+# ------------------------------------------------------------- label subsets
+def test_nested_label_subsets_are_nested_and_balanced():
+    y = np.repeat(np.arange(4), 12)
+    s = features.nested_label_subsets(y, [1, 3, 10, "all"], seed=3)
+    for k in (1, 3, 10):
+        assert np.bincount(y[s[k]]).tolist() == [k] * 4
+    assert set(s[1]) <= set(s[3]) <= set(s[10])
+    assert len(s["all"]) == len(y)
+    assert list(s) == [1, 3, 10, "all"]
+
+
+def test_nested_label_subsets_too_many_labels_names_the_limit():
+    y = np.array([0] * 10 + [1] * 4)
+    with pytest.raises(ValueError, match="only 4 examples.*k <= 4"):
+        features.nested_label_subsets(y, [5], seed=0)
+    with pytest.raises(ValueError, match="positive integers"):
+        features.nested_label_subsets(y, [0], seed=0)
+
+
+def test_fitting_ks_drops_only_what_does_not_fit(capsys):
+    assert features.fitting_ks(np.array([0, 0, 0, 1, 1, 1]), [2, 3, 4, "all"]) == [2, 3, "all"]
+    assert "4 skipped" in capsys.readouterr().out
+
+
+def test_epoch_timer_needs_epochs():
+    with pytest.raises(ValueError, match="no epoch"):
+        features.EpochTimer().per_epoch()
+
+
+# ----------------------------------------------------------------- baselines
+def test_fit_steps_runs_exactly_the_step_budget():
+    m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    baselines.fit_steps(m, np.zeros((5, 3)), np.zeros(5, "int64"), steps=11, batch_size=4, verbose=0)
+    assert int(keras.ops.convert_to_numpy(m.optimizer.iterations)) == 11
+    with pytest.raises(ValueError, match="must match"):
+        baselines.fit_steps(m, np.zeros((5, 3)), np.zeros(4), steps=1)
+
+
+def test_recalibrate_batchnorm_sets_data_statistics_and_keeps_weights():
+    keras.utils.set_random_seed(0)
+    inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4), keras.layers.BatchNormalization()])
+    outer = keras.Sequential([keras.Input((4,)), inner])
+    x = np.random.default_rng(0).normal(3.0, 2.0, (64, 4)).astype("float32")
+    kernel = keras.ops.convert_to_numpy(inner.layers[0].kernel).copy()
+    assert baselines.recalibrate_batchnorm(outer, x, batch_size=16) == 1
+    h = x @ kernel + keras.ops.convert_to_numpy(inner.layers[0].bias)
+    bn = inner.layers[1]
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_mean), h.mean(0), rtol=1e-4, atol=1e-4)
+    assert bn.momentum == pytest.approx(0.99)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(inner.layers[0].kernel), kernel)
+
+
+def test_small_cnn_shapes_and_errors():
+    assert baselines.small_cnn((28, 28), 10, widths=(4, 8)).output_shape == (None, 10)
+    assert baselines.small_cnn((96, 96, 3), 5, widths=(4,)).output_shape == (None, 5)
+    with pytest.raises(ValueError, match="at least 8 px"):
+        baselines.small_cnn((4, 4), 10)
+    assert baselines.epochs_for(10, 32, 100) == 100
+    with pytest.raises(ValueError):
+        baselines.epochs_for(0, 32, 100)
+
+
+def test_learning_curve_plot_orders_all_last():
+    fig = baselines.learning_curve_plot({"a": {"all": 0.9, 5: 0.5, 20: 0.7}})
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert labels == ["5", "20", "all"]
+
+
+# -------------------------------------------------------------------- checks
+def _frozen_model(freeze: bool = True):
+    keras.utils.set_random_seed(0)
+    inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    inner.trainable = not freeze
+    inp = keras.Input((4,))
+    return keras.Model(inp, keras.layers.Dense(2, activation="softmax")(inner(inp, training=False)))
+
+
+def test_check_frozen_head():
+    nb01.nb01_frozen_head(_frozen_model(), 8, 2)
+    with pytest.raises(CheckFailed, match="trainable"):
+        nb01.nb01_frozen_head(_frozen_model(freeze=False), 23, 2)
+    with pytest.raises(CheckFailed, match="count"):
+        nb01.nb01_frozen_head(_frozen_model(), 23, 2)
+    with pytest.raises(CheckFailed, match="still empty"):
+        nb01.nb01_frozen_head(_frozen_model(), None, 2)
+
+
+def test_check_nearest_centroid():
+    rng = np.random.default_rng(0)
+    f_lab = np.concatenate([rng.normal(0, 1, (5, 3)), rng.normal(4, 1, (5, 3))])
+    y_lab = np.repeat([0, 1], 5)
+    f_test = np.concatenate([rng.normal(0, 1, (20, 3)), rng.normal(4, 1, (20, 3))])
+    y_test = np.repeat([0, 1], 20)
+    means = np.stack([f_lab[y_lab == c].mean(0) for c in (0, 1)])
+    pred = ((f_test[:, None] - means[None]) ** 2).sum(-1).argmin(1)
+    nb01.nb01_nearest_centroid(pred, float((pred == y_test).mean()), f_lab, y_lab, f_test, y_test)
+    with pytest.raises(CheckFailed, match="match a nearest"):
+        nb01.nb01_nearest_centroid(1 - pred, 0.0, f_lab, y_lab, f_test, y_test)
+    with pytest.raises(CheckFailed, match="fraction"):
+        nb01.nb01_nearest_centroid(pred, 0.123, f_lab, y_lab, f_test, y_test)

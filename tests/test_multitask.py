@@ -1,0 +1,191 @@
+"""Fast tests of tl_helpers.multitask on tiny synthetic data."""
+
+import keras
+import numpy as np
+import pytest
+
+from tl_helpers import multitask
+from tl_helpers.autodiff import value_and_grads
+from tl_helpers.checks import CheckFailed, nb04
+
+
+# ------------------------------------------------------------- uncertainty weighting
+def test_uncertainty_loss_matches_formula():
+    uw = multitask.UncertaintyWeighting(["a", "b", "c"])
+    s = np.array([0.3, -0.7, 1.2], "float32")
+    uw.log_vars.assign(s)
+    L = [0.5, 2.0, 3.5]
+    expected = float(np.sum(np.exp(-s) * np.array(L) + s))
+    assert float(uw(L)) == pytest.approx(expected, rel=1e-6)
+    assert uw.task_weights() == pytest.approx(dict(zip("abc", np.exp(-s).tolist())), rel=1e-5)
+
+
+def test_uncertainty_gradient_moves_log_variance_toward_log_loss():
+    uw = multitask.UncertaintyWeighting(["big", "small"])  # s starts at 0
+    L = [4.0, 0.25]  # optimum: s = log(L) = +1.39 (weight down) and -1.39 (weight up)
+    _, (g,) = value_and_grads(lambda: uw(L), [uw.log_vars])
+    g = keras.ops.convert_to_numpy(g)
+    np.testing.assert_allclose(g, 1.0 - np.array(L), rtol=1e-6)  # d/ds (e^-s L + s) = 1 - e^-s L
+    for _ in range(300):  # gradient descent settles at s = log L
+        _, (g,) = value_and_grads(lambda: uw(L), [uw.log_vars])
+        uw.log_vars.assign(uw.log_vars - 0.3 * g)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(uw.log_vars), np.log(L), atol=1e-3)
+    w = uw.task_weights()
+    assert w["big"] < 1.0 < w["small"]
+
+
+def test_uncertainty_layer_rejects_wrong_number_of_losses():
+    uw = multitask.UncertaintyWeighting(["a", "b"])
+    with pytest.raises(ValueError, match="one scalar loss per task"):
+        uw([1.0])
+    with pytest.raises(ValueError, match="at least one task"):
+        multitask.UncertaintyWeighting([])
+
+
+def test_uncertainty_weighting_trains_inside_fit():
+    class M(keras.Model):
+        def __init__(self, inputs, outputs, **kw):
+            super().__init__(inputs, outputs, **kw)
+            self.weighting = multitask.UncertaintyWeighting(list(outputs))
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+            mse = keras.losses.MeanSquaredError()
+            return self.weighting([mse(y[t], y_pred[t]) for t in self.weighting.tasks])
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((3,))
+    m = M(inp, {"a": keras.layers.Dense(1, name="a")(inp), "b": keras.layers.Dense(1, name="b")(inp)})
+    m.compile(optimizer=keras.optimizers.SGD(0.05))
+    x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
+    noisy = np.random.default_rng(1).normal(scale=3.0, size=(64, 1)).astype("float32")  # unlearnable task
+    m.fit(x, {"a": x[:, :1], "b": noisy}, epochs=30, verbose=0)
+    w = m.weighting.task_weights()
+    assert w["b"] < 1.0 < w["a"]  # the noisy task is down-weighted, the easy one up-weighted
+
+
+# ------------------------------------------------------------------ gradient cosine
+def test_cosine_identical_opposite_orthogonal():
+    g = [np.array([1.0, -2.0, 0.5]), np.array([[3.0, 4.0]])]
+    assert multitask.cosine(g, g) == pytest.approx(1.0)
+    assert multitask.cosine(g, [-t for t in g]) == pytest.approx(-1.0)
+    assert multitask.cosine([np.array([1.0, 0.0])], [np.array([0.0, 5.0])]) == pytest.approx(0.0)
+    assert multitask.cosine([np.zeros(2)], [np.ones(2)]) == 0.0
+    with pytest.raises(ValueError, match="different sizes"):
+        multitask.cosine([np.ones(2)], [np.ones(3)])
+
+
+def _two_head_model():
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((4,))
+    z = keras.layers.Dense(3, name="shared")(inp)
+    return keras.Model(inp, {"t": keras.layers.Dense(1, name="t")(z), "u": keras.layers.Dense(1, name="u")(z)})
+
+
+def test_gradient_cosine_of_same_and_opposite_targets():
+    m = _two_head_model()
+    m.get_layer("u").set_weights(m.get_layer("t").get_weights())  # identical heads
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
+    pred = keras.ops.convert_to_numpy(m(x)["t"])
+    mse = {"t": keras.losses.MeanSquaredError(), "u": keras.losses.MeanSquaredError()}
+    shared = m.get_layer("shared").trainable_weights
+    same = {"t": pred + 1.0, "u": pred + 1.0}
+    opposite = {"t": pred + 1.0, "u": pred - 1.0}
+    assert multitask.gradient_cosine(m, mse, x, same, "t", "u", shared) == pytest.approx(1.0, abs=1e-5)
+    assert multitask.gradient_cosine(m, mse, x, opposite, "t", "u", shared) == pytest.approx(-1.0, abs=1e-5)
+    with pytest.raises(KeyError, match="No loss for task"):
+        multitask.task_gradients(m, mse, x, same, "v", shared)
+
+
+def test_cosine_history_logs_each_epoch():
+    m = _two_head_model()
+    mse = {"t": keras.losses.MeanSquaredError(), "u": keras.losses.MeanSquaredError()}
+    m.compile("sgd", loss=mse)
+    x = np.random.default_rng(0).normal(size=(16, 4)).astype("float32")
+    y = {"t": x[:, :1], "u": -x[:, :1]}
+    log = multitask.CosineHistory(mse, x, y, [("t", "u")], ["shared"])
+    m.fit(x, y, epochs=3, verbose=0, callbacks=[log])
+    assert len(log.history["t vs u"]) == 3
+    assert all(-1.0 <= c <= 1.0 for c in log.history["t vs u"])
+
+
+# -------------------------------------------------------------------- Multi-Fashion
+def _items(n=20):
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 255, (n, 28, 28), dtype=np.uint8)
+    return x, np.arange(n) % 10
+
+
+def test_multi_fashion_labels_match_the_items_placed():
+    x, y = _items()
+    mf = multitask.make_multi_fashion(x, y, n=12, seed=3, canvas=40, jitter=4)
+    assert mf.images.shape == (12, 40, 40) and mf.images.dtype == np.uint8
+    np.testing.assert_array_equal(mf.y_a, y[mf.src_a])
+    np.testing.assert_array_equal(mf.y_b, y[mf.src_b])
+    for k in range(12):
+        (ra, ca), (rb, cb) = mf.offsets_a[k], mf.offsets_b[k]
+        assert 0 <= ra <= 4 and 0 <= ca <= 4 and 8 <= rb <= 12 and 8 <= cb <= 12
+        # the top-left corner shows only item A, the bottom-right corner only item B
+        np.testing.assert_array_equal(mf.images[k, ra:ra + 4, ca:ca + 4], x[mf.src_a[k]][:4, :4])
+        np.testing.assert_array_equal(mf.images[k, rb + 24:rb + 28, cb + 24:cb + 28], x[mf.src_b[k]][24:, 24:])
+        # the overlap is the pixel-wise max
+        a = np.zeros((40, 40), np.uint8); a[ra:ra + 28, ca:ca + 28] = x[mf.src_a[k]]
+        b = np.zeros((40, 40), np.uint8); b[rb:rb + 28, cb:cb + 28] = x[mf.src_b[k]]
+        np.testing.assert_array_equal(mf.images[k], np.maximum(a, b))
+
+
+def test_multi_fashion_is_deterministic_by_seed():
+    x, y = _items()
+    a = multitask.make_multi_fashion(x, y, n=10, seed=1)
+    b = multitask.make_multi_fashion(x, y, n=10, seed=1)
+    c = multitask.make_multi_fashion(x, y, n=10, seed=2)
+    np.testing.assert_array_equal(a.images, b.images)
+    np.testing.assert_array_equal(a.y_b, b.y_b)
+    assert not np.array_equal(a.images, c.images)
+
+
+def test_multi_fashion_rejects_bad_input():
+    with pytest.raises(ValueError, match=r"\(n, 28, 28\)"):
+        multitask.make_multi_fashion(np.zeros((3, 32, 32, 3), "uint8"), np.arange(3), n=2)
+    with pytest.raises(ValueError, match="must match"):
+        multitask.make_multi_fashion(np.zeros((3, 28, 28), "uint8"), np.arange(2), n=2)
+    with pytest.raises(ValueError, match="canvas"):
+        multitask.make_multi_fashion(np.zeros((3, 28, 28), "uint8"), np.arange(3), n=2, canvas=30, jitter=4)
+
+
+# ---------------------------------------------------------------- params & labels
+def test_param_ratio_counts_shared_parts_once():
+    inp = keras.Input((10,))
+    base = keras.layers.Dense(100, name="base")  # 1,100 params
+    z = base(inp)
+    mtl = keras.Model(inp, {"a": keras.layers.Dense(2, name="a")(z), "b": keras.layers.Dense(2, name="b")(z)})
+    s1 = keras.Model(inp, keras.layers.Dense(2)(keras.layers.Dense(100)(inp)))
+    assert multitask.count_params(mtl) == 1100 + 2 * 202
+    assert multitask.param_ratio(mtl, [s1, s1]) == pytest.approx(1504 / (2 * 1302))
+    assert multitask.count_params(mtl, trainable_only=True) == 1504
+    with pytest.raises(ValueError):
+        multitask.param_ratio(mtl, [])
+
+
+def test_few_labels_per_class():
+    y = np.repeat(np.arange(4), 6)
+    idx = multitask.few_labels(y, 2, seed=0)
+    assert np.bincount(y[idx]).tolist() == [2, 2, 2, 2]
+    small = multitask.few_labels(np.array([0, 0, 0, 1]), 2)
+    assert np.bincount(np.array([0, 0, 0, 1])[small]).tolist() == [2, 1]
+
+
+# ------------------------------------------------------------------------ checks
+def test_checks_fail_on_wrong_answers():
+    inp = keras.Input((2,))
+    m = keras.Model(inp, {"shape": keras.layers.Dense(2, name="shape")(inp),
+                          "color": keras.layers.Dense(2, name="color")(inp)})
+    ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    with pytest.raises(CheckFailed):
+        nb04.nb04_loss_dicts(m, {"dense": ce, "color": ce}, {"shape": 1.0, "color": 2.0})
+    with pytest.raises(CheckFailed):
+        nb04.nb04_loss_dicts(m, {"shape": ce, "color": ce}, {"shape": 2.0, "color": 1.0})
+    nb04.nb04_loss_dicts(m, {"shape": ce, "color": ce}, {"shape": 0.5, "color": 1.0})
+    with pytest.raises(CheckFailed):
+        nb04.nb04_optimal_log_variance({"a": 2.0}, {"a": 2.0}, {"a": 0.5})
+    with pytest.raises(CheckFailed):
+        nb04.nb04_optimal_log_variance({"a": 2.0}, None, None)

@@ -1,0 +1,194 @@
+"""Unit tests for tl_helpers.training (tiny synthetic models, seconds)."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from tl_helpers import training
+
+L = keras.layers
+
+
+@pytest.fixture(scope="module")
+def mobilenet():
+    keras.utils.set_random_seed(0)
+    return keras.applications.MobileNet(input_shape=(32, 32, 3), alpha=0.25, include_top=False,
+                                        weights=None, pooling="avg")
+
+
+def two_layer_model(seed: int = 0) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((3,))
+    return keras.Model(inp, L.Dense(2, name="head")(L.Dense(4, name="base")(inp)))
+
+
+# ---------------------------------------------------------------- split_at / caching
+def test_split_composes_to_base_and_shares_layers(mobilenet):
+    bottom, top = training.split_at(mobilenet, "conv_pad_12")
+    x = np.random.default_rng(0).random((3, 32, 32, 3)).astype("float32")
+    a = bottom.predict(x, verbose=0)
+    np.testing.assert_allclose(top.predict(a, verbose=0), mobilenet.predict(x, verbose=0), atol=1e-5)
+    layer = top.get_layer("conv_pw_13")
+    assert layer is mobilenet.get_layer("conv_pw_13")   # shared: training top trains the base
+
+
+def test_split_rejects_unknown_layer_and_skip_connection(mobilenet):
+    with pytest.raises(ValueError, match="no layer 'conv_dw_99'"):
+        training.split_at(mobilenet, "conv_dw_99")
+    inp = keras.Input((8,))
+    h = L.Dense(8, name="a")(inp)
+    g = L.Dense(8, name="b")(h)
+    out = L.Add(name="add")([L.Dense(8, name="c")(g), h])   # a skip connection from "a" jumps over the cut
+    with pytest.raises(ValueError, match="skip connection"):
+        training.split_at(keras.Model(inp, out), "c")
+
+
+def test_cached_activations_uses_disk_cache(tmp_path):
+    x = np.random.default_rng(0).integers(0, 255, (6, 28, 28)).astype("uint8")
+    mean = keras.Sequential([keras.Input((8, 8, 3)), L.GlobalAveragePooling2D()])
+    first = training.cached_activations(mean, x, 8, tag="t", cache_dir=tmp_path)
+    assert first.shape == (6, 3) and len(list(tmp_path.glob("act_*.npy"))) == 1
+    other = keras.Sequential([keras.Input((8, 8, 3)), L.GlobalMaxPooling2D()])
+    again = training.cached_activations(other, x, 8, tag="t", cache_dir=tmp_path)  # same tag: read back
+    np.testing.assert_array_equal(first, again)
+    fresh = training.cached_activations(other, x, 8, tag="max", cache_dir=tmp_path)
+    assert not np.allclose(first, fresh)
+
+
+# ---------------------------------------------------------------- freezing
+def test_unfreeze_from_counts_and_flags(mobilenet):
+    n_last = training.unfreeze_from(mobilenet, "conv_dw_13")
+    n_top = training.unfreeze_from(mobilenet, "conv_pad_12")
+    assert 0 < n_last < n_top < training.unfreeze_from(mobilenet, mobilenet.layers[0].name)
+    training.unfreeze_from(mobilenet, "conv_dw_13")
+    assert not mobilenet.get_layer("conv_pw_12").trainable and mobilenet.get_layer("conv_pw_13").trainable
+    assert not mobilenet.get_layer("conv_pw_13_bn").trainable          # BatchNorm stays frozen by default
+    with_bn = training.unfreeze_from(mobilenet, "conv_dw_13", freeze_batchnorm=False)
+    assert mobilenet.get_layer("conv_pw_13_bn").trainable and with_bn > n_last
+    assert training.unfreeze_from(mobilenet, None) == 0
+    with pytest.raises(ValueError, match="no layer"):
+        training.unfreeze_from(mobilenet, "nope")
+
+
+# ---------------------------------------------------------------- discriminative learning rates
+def _one_step(model, optimizer, x, y):
+    before = {v.path: np.array(v) for v in model.trainable_variables}
+    model.compile(optimizer=optimizer, loss="mse")
+    model.fit(x, y, batch_size=len(x), epochs=1, verbose=0, shuffle=False)
+    return {p: np.array(v) - before[p] for p, v in ((v.path, v) for v in model.trainable_variables)}
+
+
+def test_discriminative_sgd_scales_base_steps_by_the_factor():
+    rng = np.random.default_rng(0)
+    x, y = rng.random((8, 3)).astype("float32"), rng.random((8, 2)).astype("float32")
+    plain = _one_step(two_layer_model(), keras.optimizers.SGD(0.1), x, y)
+    disc = _one_step(two_layer_model(), training.DiscriminativeSGD(0.1, multipliers={"base": 0.1}), x, y)
+    for path in plain:
+        factor = 0.1 if path.startswith("base/") else 1.0
+        np.testing.assert_allclose(disc[path], factor * plain[path], rtol=1e-4, atol=1e-8)
+    assert np.abs(plain["base/kernel"]).max() > 0     # the comparison is not trivially 0 == 0
+
+
+def test_discriminative_adam_zero_factor_freezes_and_gradient_scaling_does_not_change_adam():
+    rng = np.random.default_rng(1)
+    x, y = rng.random((8, 3)).astype("float32"), rng.random((8, 2)).astype("float32")
+    step = _one_step(two_layer_model(), training.DiscriminativeAdam(0.01, multipliers={"base": 0.0}), x, y)
+    assert np.all(step["base/kernel"] == 0) and np.abs(step["head/kernel"]).max() > 1e-4
+    moves = []
+    for g in (0.5, 0.05):   # Adam's first step is lr * sign(g) whatever |g| is: scaling gradients is useless
+        v = keras.Variable(np.array([1.0], "float32"))
+        keras.optimizers.Adam(0.01).apply([keras.ops.convert_to_tensor(np.array([g], "float32"))], [v])
+        moves.append(1.0 - float(np.array(v)[0]))
+    assert moves[0] == pytest.approx(moves[1], rel=1e-3)
+
+
+def test_multiplier_lookup_and_validation():
+    opt = training.DiscriminativeAdam(1e-3, multipliers={"conv_dw_13": 0.1, "head": 2.0}, default=0.5)
+    assert opt.multiplier_for("conv_dw_13/kernel") == 0.1
+    assert opt.multiplier_for("model/head/dense/kernel") == 2.0
+    assert opt.multiplier_for("conv_dw_1/kernel") == 0.5      # a prefix of another name does not match
+    assert opt.get_config()["multipliers"] == {"conv_dw_13": 0.1, "head": 2.0}
+    with pytest.raises(ValueError, match=">= 0"):
+        training.DiscriminativeSGD(0.1, multipliers={"base": -1.0})
+
+
+def test_layer_multipliers_walks_nested_models():
+    inner = keras.Sequential([keras.Input((2,)), L.Dense(2, name="x"), L.Dropout(0.1, name="drop")], name="inner")
+    assert training.layer_multipliers([inner, L.Dense(1, name="y")], 0.3) == {"x": 0.3}
+
+
+# ---------------------------------------------------------------- bookkeeping
+class _H:
+    def __init__(self, epoch, **hist):
+        self.epoch, self.history = epoch, hist
+
+
+def test_join_histories_and_the_off_by_one():
+    joined, starts = training.join_histories(_H([0, 1, 2], loss=[3, 2, 1]), _H([3, 4], loss=[.5, .4], lr=[1, 1]))
+    assert joined["epoch"] == [1, 2, 3, 4, 5] and starts == [1, 4]
+    assert np.isnan(joined["lr"][0]) and joined["lr"][3:] == [1, 1]
+    with pytest.raises(ValueError, match="initial_epoch=3"):
+        training.join_histories(_H([0, 1, 2], loss=[3, 2, 1]), _H([2, 3], loss=[.5, .4]))
+
+
+def test_snapshot_weight_drift_and_errors():
+    m = two_layer_model()
+    restore = training.snapshot(m)
+    w0 = m.get_weights()
+    m.set_weights([2 * a for a in w0])
+    assert training.weight_drift(w0, m.get_weights()) == pytest.approx(1.0)
+    other = two_layer_model(seed=5)
+    restore(other)
+    np.testing.assert_array_equal(other.get_weights()[0], w0[0])
+    restore()
+    assert training.weight_drift(w0, m.get_weights()) == 0.0
+    with pytest.raises(ValueError, match="pass 1 models"):
+        restore(m, other)
+    with pytest.raises(ValueError, match="same model"):
+        training.weight_drift(w0, w0[:1])
+
+
+def test_small_cnn_learns_and_table_formats():
+    keras.utils.set_random_seed(0)
+    x = np.zeros((40, 12, 12, 1), "uint8")
+    y = np.repeat([0, 1], 20)
+    x[y == 1, :6] = 255                                  # class 1: bright top half
+    m = training.small_cnn((12, 12, 1), 2)
+    m.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    m.fit(x, y, epochs=15, verbose=0)
+    assert m.evaluate(x, y, verbose=0)[1] == 1.0
+    text = training.format_table({"a": {"n=1": 0.5}, "b": {"n=2": 0.25}})
+    assert text.splitlines()[1].split() == ["a", "0.500", "-"]
+
+
+# ---------------------------------------------------------------- notebook 02's exercise checks
+def test_nb02_checks_pass_right_answers_and_fail_wrong_ones(mobilenet):
+    from tl_helpers.checks import CheckFailed, nb02
+
+    _, top = training.split_at(mobilenet, "conv_pad_12")
+    head = keras.Sequential([L.Dense(3, name="ex_head")])
+    inputs = keras.Input(top.input_shape[1:])
+    model = keras.Model(inputs, head(top(inputs, training=False)))
+    x = np.random.default_rng(0).random((4, *top.input_shape[1:])).astype("float32") * 3
+    training.unfreeze_from(top, "conv_pad_12", freeze_batchnorm=False)
+    w0 = model.get_weights()
+    with pytest.raises(CheckFailed, match="moving statistics"):
+        nb02.nb02_bn_inference(model, x)
+    assert all(np.array_equal(a, b) for a, b in zip(w0, model.get_weights()))   # the check restored them
+    training.unfreeze_from(top, "conv_pad_12", freeze_batchnorm=True)
+    nb02.nb02_bn_inference(model, x)
+    training.unfreeze_from(top, None)
+    with pytest.raises(CheckFailed, match="trainable"):
+        nb02.nb02_bn_inference(model, x)
+
+    start = [layer.name for layer in top.layers].index("conv_dw_13")
+    right = training.DiscriminativeAdam(1e-3, multipliers=training.layer_multipliers(top.layers[start:], 0.1)
+                                        | training.layer_multipliers(top.layers[:start], 0.01))
+    nb02.nb02_discriminative(right, top, "conv_dw_13", head)
+    wrong = training.DiscriminativeAdam(1e-3, multipliers=training.layer_multipliers(top.layers, 0.1))
+    with pytest.raises(CheckFailed):
+        nb02.nb02_discriminative(wrong, top, "conv_dw_13", head)
+    with pytest.raises(CheckFailed):
+        nb02.nb02_discriminative(None, top, "conv_dw_13", head)

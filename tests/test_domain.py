@@ -110,16 +110,16 @@ def _encoder_kernel_after_dann(lam: float) -> np.ndarray:
     model = keras.Model(inputs, [label, dom])
     model.compile(keras.optimizers.Adam(0.01),
                   loss={"label": "sparse_categorical_crossentropy", "domain": "binary_crossentropy"})
-    model.fit(domain.balanced_batches(x_s, y_s, x_t, 64, steps=8, seed=0), steps_per_epoch=8, epochs=10, shuffle=False,
-              verbose=0)
+    batches = domain.balanced_batches(x_s, y_s, x_t, 64, steps=8, seed=0)
+    model.fit(batches, steps_per_epoch=8, epochs=30, shuffle=False, verbose=0)
     return autodiff.to_numpy(encoder.kernel).ravel()
 
 
 def test_dann_toy_suppresses_the_domain_flag_with_lambda_1_and_keeps_it_with_lambda_0():
     on, off = _encoder_kernel_after_dann(lam=1.0), _encoder_kernel_after_dann(lam=0.0)
-    assert on[1] / on[0] < 0.1, on     # λ = 1: the encoder drops the flag
-    assert on[0] > 0.5, on             # ... and keeps the label feature
-    assert off[1] / off[0] > 0.5, off  # λ = 0: nothing pushes the flag out
+    assert on[1] < 0.05, on    # λ = 1: the encoder drops the flag
+    assert on[0] > 0.5, on     # ... and keeps the label feature
+    assert off[1] > 0.9, off   # λ = 0: nothing pushes the flag out (it starts at 1)
 
 
 # ------------------------------------------------------------------ balanced batches, AdaBN, metric
@@ -193,7 +193,8 @@ def test_load_domains_disjoint_deterministic(monkeypatch):
     again = domain_data.load_domains(P, source_per_class=5, target_per_class=8, test_size=9)
     np.testing.assert_array_equal(d.xt_train, again.xt_train)
     # without the photo blend, the ids show that source and target items are disjoint
-    monkeypatch.setattr(domain_data, "blend_with_photos", lambda x, seed, bank=None: np.repeat(x[..., None], 3, -1))
+    monkeypatch.setattr(domain_data, "blend_with_photos",
+                        lambda x, seed, bank=None: np.repeat(x[..., None], 3, -1))
     plain = domain_data.load_domains(P, source_per_class=5, target_per_class=8, test_size=9)
     src_ids, tgt_ids = set(plain.xs_train[:, 0, 0].tolist()), set(plain.xt_train[:, 0, 0, 0].tolist())
     assert len(src_ids) == 15 and len(tgt_ids) == 24 and not src_ids & tgt_ids

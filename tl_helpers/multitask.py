@@ -208,10 +208,10 @@ def cached_features(base: keras.Model, images: np.ndarray, image_size: int,
     for i in range(0, len(images), 1024):  # chunks keep the float32 images small in memory
         x = prepare_images(images[i:i + 1024], image_size, preprocess)
         parts.append(base.predict(x, batch_size=batch_size, verbose=0))
-    feats = np.concatenate(parts).astype("float32")
+    feats = np.concatenate(parts).astype("float16")  # what the cache holds: same numbers on every run
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, feats.astype("float16"))
-    return feats
+    np.save(path, feats)
+    return feats.astype("float32")
 
 
 # -------------------------------------------------------------- loss weighting

@@ -16,7 +16,7 @@ Example:
     >>> y = np.array([0, 0, 0, 1])
     >>> balanced_class_weights(y)
     {0: 0.667, 1: 2.0}
-    >>> stamp_watermark(np.zeros((1, 10, 10), "uint8"), size=0.2).max()
+    >>> int(stamp_watermark(np.zeros((1, 10, 10), "uint8"), size=0.2).max())
     255
 """
 
@@ -183,7 +183,7 @@ def stamp_watermark(images: np.ndarray, size: float = 0.22, corner: str = "top-l
     for ``(n, h, w)`` and ``(n, h, w, c)`` arrays; the input is not changed.
 
     Example:
-        >>> out = stamp_watermark(np.zeros((2, 8, 8), "uint8"), size=0.5)
+        >>> out = stamp_watermark(np.zeros((2, 8, 8), "uint8"), size=0.5, cell=2)
         >>> out[0, :4, :4].tolist()
         [[255, 255, 0, 0], [255, 255, 0, 0], [0, 0, 255, 255], [0, 0, 255, 255]]
     """
@@ -225,7 +225,7 @@ def occlusion_map(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarra
         ...     p = x[:, 0, 0].astype(float) / 255
         ...     return np.stack([p, 1 - p], axis=1)
         >>> m = occlusion_map(predict, np.full((1, 8, 8), 255, "uint8"), class_index=0, patch=0.25, stride=0.25)
-        >>> m[0, 0, 0], m[0, 7, 7]
+        >>> float(m[0, 0, 0]), float(m[0, 7, 7])
         (1.0, 0.0)
     """
     images = np.asarray(images)

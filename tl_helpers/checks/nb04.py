@@ -33,8 +33,8 @@ def nb04_loss_dicts(model: Any, losses: Any, weights: Any, heavy: str = "color",
         >>> try:
         ...     nb04_loss_dicts(None, None, {})
         ... except CheckFailed as e:
-        ...     print(str(e)[:30])
-        ❌ Not yet: ex_losses is still
+        ...     print(str(e)[:34])
+        ❌ Not yet: ex_losses is still empty
     """
     import keras
 

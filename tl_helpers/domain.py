@@ -144,7 +144,8 @@ def dann_curves(ramp: LambdaRamp, label_loss: str = "label_loss", domain_loss: s
 
     Example:
         >>> r = LambdaRamp(keras.Variable(0.0, trainable=False), total_steps=2)
-        >>> r.values, r.logs = [0.0, 0.5], {"label_loss": [2, 1], "domain_loss": [.7, .6], "domain_accuracy": [.9, .6]}
+        >>> r.values = [0.0, 0.5]
+        >>> r.logs = {"label_loss": [2, 1], "domain_loss": [.7, .6], "domain_accuracy": [.9, .6]}
         >>> len(dann_curves(r).axes)
         4
     """

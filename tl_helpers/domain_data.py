@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,6 +164,7 @@ def cached_features(extractor: Any, x: np.ndarray, image_size: int, preprocess: 
     """``extractor.predict`` on images, cached in ``data/cache/`` keyed by the images' bytes and ``tag``.
 
     ``tag`` must name everything else that changes the features (backbone, weights, size).
+    Nothing is cached in mock mode (``TL_MOCK_DATA``: random weights, test runs).
 
     Example:
         >>> import keras
@@ -172,6 +174,7 @@ def cached_features(extractor: Any, x: np.ndarray, image_size: int, preprocess: 
     """
     from .data import make_dataset
 
+    cache = cache and os.environ.get("TL_MOCK_DATA", "") in ("", "0")
     key = hashlib.sha1(np.ascontiguousarray(x).tobytes() + f"{tag}|{image_size}".encode()).hexdigest()[:16]
     path = REPO_DATA / "cache" / f"domain_features_{tag}_{key}.npy"
     if cache and path.is_file():

@@ -329,8 +329,8 @@ def small_cnn(input_shape: tuple[int, int, int], num_classes: int, seed: int = 0
     init = keras.initializers.GlorotUniform(seed)
     return keras.Sequential([
         keras.Input(input_shape), L.Rescaling(1 / 255.0),
+        L.Conv2D(16, 3, activation="relu", kernel_initializer=init), L.MaxPooling2D(),
         L.Conv2D(32, 3, activation="relu", kernel_initializer=init), L.MaxPooling2D(),
-        L.Conv2D(64, 3, activation="relu", kernel_initializer=init), L.MaxPooling2D(),
         L.Flatten(), L.Dropout(0.3, seed=seed), L.Dense(num_classes, activation="softmax", kernel_initializer=init),
     ], name="small_cnn")
 

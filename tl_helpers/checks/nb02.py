@@ -14,7 +14,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from . import answered, expect
+from . import CheckFailed, answered, expect
 
 __all__ = ["nb02_initial_epoch", "nb02_bn_inference", "nb02_discriminative"]
 
@@ -36,6 +36,12 @@ def nb02_initial_epoch(initial_epoch: Any, phase1_history: Any) -> None:
            hint="Keras counts epochs from 0, and early stopping may end phase 1 before the epochs you asked "
                 "for. What does the first history's `.epoch` list hold?",
            success=f"phase 2 starts at epoch index {ran}, right after the {ran} epochs phase 1 ran")
+
+
+def _need(condition: bool, hint: str) -> None:
+    """A silent step of a check: raise with ``hint`` when ``condition`` fails, print nothing when it holds."""
+    if not condition:
+        raise CheckFailed(f"❌ Not yet: {hint}")
 
 
 def _leaves(model: keras.layers.Layer) -> list[keras.layers.Layer]:
@@ -61,10 +67,10 @@ def nb02_bn_inference(model: Any, x: np.ndarray) -> None:
         tl_helpers.checks.CheckFailed: ❌ Not yet: ...
     """
     answered(model, "ex_model")
-    expect(isinstance(model, keras.Model), hint="ex_model should be a keras.Model (inputs -> top blocks -> head).")
+    _need(isinstance(model, keras.Model), hint="ex_model should be a keras.Model (inputs -> top blocks -> head).")
     leaves = _leaves(model)
     bns = [layer for layer in leaves if isinstance(layer, keras.layers.BatchNormalization)]
-    expect(bool(bns), hint="ex_model contains no BatchNormalization layer: build it on the `top` blocks.")
+    _need(bool(bns), hint="ex_model contains no BatchNormalization layer: build it on the `top` blocks.")
     convs = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
     trainable_convs = [layer for layer in leaves if isinstance(layer, convs) and layer.trainable_weights]
     saved = model.get_weights()
@@ -75,13 +81,13 @@ def nb02_bn_inference(model: Any, x: np.ndarray) -> None:
     finally:
         model.set_weights(saved)
     moved = sum(not np.allclose(a, b) for a, b in zip(before, after))
-    expect(moved == 0, hint=f"{moved // 2 or 1} BatchNorm layer(s) updated their moving statistics in a "
+    _need(moved == 0, hint=f"{moved // 2 or 1} BatchNorm layer(s) updated their moving statistics in a "
                             "training-mode call. Is `training=False` enough in this Keras version? What does a "
                             "frozen BatchNormalization layer do?")
     expect(bool(trainable_convs) and model.trainable,
-           hint="No convolution of the backbone is trainable: unfreeze the top blocks (but not BatchNorm).")
-    print(f"   ({len(bns)} BatchNorm layers kept their statistics; "
-          f"{len(model.trainable_weights)} weight tensors train)")
+           hint="No convolution of the backbone is trainable: unfreeze the top blocks (but not BatchNorm).",
+           success=f"{len(bns)} BatchNorm layers kept their statistics while "
+                   f"{len(model.trainable_weights)} weight tensors train")
 
 
 def nb02_discriminative(optimizer: Any, top: keras.Model, last_block: str, head: keras.Model) -> None:
@@ -92,7 +98,7 @@ def nb02_discriminative(optimizer: Any, top: keras.Model, last_block: str, head:
         <function nb02_discriminative at ...>
     """
     answered(optimizer, "ex_opt")
-    expect(hasattr(optimizer, "multiplier_for"),
+    _need(hasattr(optimizer, "multiplier_for"),
            hint="ex_opt should be a training.DiscriminativeAdam (it has per-layer multipliers).")
     base_lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
     names = [layer.name for layer in top.layers]

@@ -33,7 +33,7 @@ def nb04_loss_dicts(model: Any, losses: Any, weights: Any, heavy: str = "color",
         >>> try:
         ...     nb04_loss_dicts(None, None, {})
         ... except CheckFailed as e:
-        ...     print(str(e)[:34])
+        ...     print(str(e)[:35])
         ❌ Not yet: ex_losses is still empty
     """
     import keras

@@ -63,7 +63,9 @@ def test_setup_seeds_and_records(monkeypatch, tmp_path, capsys):
     config.setup("smoke", seed=5, notebook="t_setup", verbose=False)
     b = keras.random.uniform((3,))
     np.testing.assert_allclose(np.asarray(a), np.asarray(b))
-    assert (tmp_path / "t_setup.json").exists() and P.gpu is False and not P.mixed_precision
+    assert (tmp_path / "t_setup.json").exists()
+    assert P.gpu == config.gpu_available() and P.mixed_precision == P.gpu  # mixed precision on a GPU only
+    assert keras.mixed_precision.global_policy().name == ("mixed_float16" if P.gpu else "float32")
 
 
 def test_mock_mode_shrinks_but_keeps_the_full_path(monkeypatch, tmp_path):

@@ -16,10 +16,12 @@ from tl_helpers.domain_data import blend_with_photos
 def test_grl_forward_is_identity_and_gradient_is_minus_lambda(lam):
     x = np.random.default_rng(0).normal(size=(4, 3)).astype("float32")
     grl = domain.GradientReversal(lam=lam)
-    np.testing.assert_allclose(autodiff.to_numpy(grl(x)), x, rtol=1e-6, atol=1e-6)
+    # forward: exactly the input, in the layer's compute dtype (float16 under mixed precision too)
+    np.testing.assert_array_equal(autodiff.to_numpy(grl(x)), x.astype(grl.compute_dtype))
     weights = np.arange(12, dtype="float32").reshape(4, 3)  # a non-trivial upstream gradient
     _, g = autodiff.input_gradient(lambda t: keras.ops.sum(weights * grl(t)), x)
-    np.testing.assert_allclose(autodiff.to_numpy(g), -lam * weights, rtol=1e-6, atol=1e-6)
+    tol = 1e-6 if grl.compute_dtype == "float32" else 5e-3
+    np.testing.assert_allclose(autodiff.to_numpy(g), -lam * weights, rtol=tol, atol=tol)
 
 
 def test_grl_lambda_is_a_variable_read_at_call_time():
@@ -27,7 +29,8 @@ def test_grl_lambda_is_a_variable_read_at_call_time():
     x = np.ones((2, 2), "float32")
     grl.lam.assign(0.8)  # what LambdaRamp does between steps
     _, g = autodiff.input_gradient(lambda t: keras.ops.sum(grl(t)), x)
-    np.testing.assert_allclose(autodiff.to_numpy(g), -0.8 * np.ones((2, 2)), rtol=1e-6)
+    np.testing.assert_allclose(autodiff.to_numpy(g), -0.8 * np.ones((2, 2)),
+                               rtol=1e-6 if grl.compute_dtype == "float32" else 1e-3)
     assert not grl.lam.trainable
 
 
@@ -38,7 +41,8 @@ def test_coral_matches_formula():
     ft = (rng.normal(size=(40, 4)) * [1, 2, 3, 0.5] + 1).astype("float32")
     d = 4
     expected = np.sum((np.cov(fs, rowvar=False) - np.cov(ft, rowvar=False)) ** 2) / (4 * d * d)
-    assert float(domain.coral_loss(fs, ft)) == pytest.approx(expected, rel=1e-4)
+    # rel 5e-3: GPUs may run float32 matmuls in TF32; a biased covariance (2-2.5 % off) still fails
+    assert float(domain.coral_loss(fs, ft)) == pytest.approx(expected, rel=5e-3)
     assert expected > 0.01
 
 
@@ -146,7 +150,7 @@ def test_adabn_sets_target_statistics_and_keeps_weights():
     assert domain.adapt_batchnorm(model, target, batch_size=30) == 1  # batches of 30, 30, 30, 10
     bn = model.layers[-1]
     acts = autodiff.to_numpy(model.layers[0](target))
-    np.testing.assert_allclose(autodiff.to_numpy(bn.moving_mean), acts.mean(0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(autodiff.to_numpy(bn.moving_mean), acts.mean(0), rtol=2e-3, atol=2e-3)  # TF32-safe
     assert bn.momentum == 0.99 and bn.trainable  # restored
     for a, b in zip(before, model.get_weights()[:2]):
         np.testing.assert_array_equal(a, b)

@@ -111,9 +111,14 @@ def test_fitting_ks_drops_only_what_does_not_fit(capsys):
     assert "4 skipped" in capsys.readouterr().out
 
 
-def test_epoch_timer_needs_epochs():
+def test_epoch_timer_needs_epochs_and_skips_the_first():
     with pytest.raises(ValueError, match="no epoch"):
         features.EpochTimer().per_epoch()
+    timer = features.EpochTimer()
+    timer.times = [9.0, 3.0, 1.0, 2.0]
+    assert timer.per_epoch() == 1.0 and timer.per_epoch("median") == 2.0
+    with pytest.raises(ValueError, match="stat"):
+        timer.per_epoch("mean")
 
 
 # ----------------------------------------------------------------- baselines
@@ -188,3 +193,12 @@ def test_check_nearest_centroid():
         nb01.nb01_nearest_centroid(1 - pred, 0.0, f_lab, y_lab, f_test, y_test)
     with pytest.raises(CheckFailed, match="fraction"):
         nb01.nb01_nearest_centroid(pred, 0.123, f_lab, y_lab, f_test, y_test)
+
+
+def test_feature_dataset_yields_every_row_once_per_epoch():
+    f = np.arange(10, dtype="float32").reshape(5, 2)
+    ds = features.feature_dataset(f, np.arange(5), batch_size=2, seed=0)
+    rows = np.concatenate([b[0].numpy() for b in ds])
+    assert sorted(rows[:, 0].tolist()) == f[:, 0].tolist()
+    with pytest.raises(ValueError, match="must match"):
+        features.feature_dataset(f, np.arange(4))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tl_helpers import folders
+from tl_helpers import demo_images, folders
 
 RNG = np.random.default_rng(0)
 
@@ -183,7 +183,7 @@ def test_from_directory_leaves_folder_untouched(messy: Path, tmp_path: Path) -> 
 def test_messy_writer_matches_scan(tmp_path: Path) -> None:
     for c in ("a", "b", "c"):
         _good(tmp_path / c, 3)
-    planted = folders.write_messy_files(tmp_path)
+    planted = demo_images.write_messy_files(tmp_path)
     scan = folders.scan_folder(tmp_path)
     got = {f.path.name: f.status for f in scan.files if f.path.name in planted}
     assert got == planted

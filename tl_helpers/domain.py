@@ -26,8 +26,11 @@ from keras import ops
 class GradientReversal(keras.layers.Layer):
     """Identity on the way forward, gradient times ``-lam`` on the way back (Ganin & Lempitsky 2015).
 
-    ``y = stop_gradient((1 + lam) * x) - lam * x``: the forward value is ``x``, and
-    only the ``-lam * x`` term passes a gradient. ``lam`` is a ``keras.Variable``
+    ``y = stop_gradient((1 + lam) * x) - lam * x`` is the textbook one-liner: the forward
+    value is ``x`` and only the ``-lam * x`` term passes a gradient. In float16 (mixed
+    precision on a GPU) that difference is not exactly ``x``, so we write the same idea as
+    ``stop_gradient(x) + (r - stop_gradient(r))`` with ``r = -lam * x``: forward ``x + 0``
+    exactly in any precision, gradient ``-lam``. ``lam`` is a ``keras.Variable``
     (not a Python float, which a compiled train step would bake in as a constant),
     so a callback can ramp it during ``fit``.
 
@@ -44,7 +47,8 @@ class GradientReversal(keras.layers.Layer):
 
     def call(self, x):
         lam = ops.cast(self.lam, x.dtype)
-        return ops.stop_gradient((1.0 + lam) * x) - lam * x
+        reversed_ = -lam * x                    # carries the gradient -lam
+        return ops.stop_gradient(x) + (reversed_ - ops.stop_gradient(reversed_))   # forward: x + 0
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "lam": float(ops.convert_to_numpy(self.lam))}

@@ -408,7 +408,3 @@ def from_directory(image_dir: str | Path, image_size: int = 96, batch_size: int 
 
 # ------------------------------------------------------------------ demo folder
 #: the lite demo's Fashion-MNIST classes (label -> folder name).
-
-
-# Demo folders live in tl_helpers.demo_images; re-exported for convenience.
-from .demo_images import DEMO_FMNIST, write_demo_folder, write_messy_files  # noqa: E402,F401

@@ -48,3 +48,17 @@ def test_gradcam_finds_the_bright_spot():
 def test_gradcam_grid_draws_two_rows():
     fig = gradcam.gradcam_grid(np.zeros((3, 8, 8, 3), "uint8"), np.random.rand(3, 8, 8), ["a", "b", "c"])
     assert len(fig.axes) == 6
+
+
+def test_gradcam_skips_a_sequential_head_and_takes_an_earlier_layer():
+    base = keras.applications.MobileNet(input_shape=(64, 64, 3), alpha=0.25, include_top=False,
+                                        weights=None, pooling="avg")
+    head = keras.Sequential([keras.layers.Dropout(0.1), keras.layers.Dense(3, activation="softmax")], name="head")
+    inp = keras.Input((64, 64, 3))
+    model = keras.Model(inp, head(base(inp)))
+    x = np.random.default_rng(0).random((2, 64, 64, 3)).astype("float32")
+    assert gradcam.grad_cam(model, x).shape == (2, 64, 64)
+    assert gradcam.grad_cam(model, x, layer_name="conv_pw_11_relu").shape == (2, 64, 64)
+    import pytest
+    with pytest.raises(ValueError, match="choose one of"):
+        gradcam.grad_cam(model, x, layer_name="nope")

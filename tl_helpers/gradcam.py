@@ -28,31 +28,46 @@ from keras import ops
 from .autodiff import input_gradient
 
 
-def _parts(model: keras.Model):
+def _has_map(layer) -> bool:
+    return any(len(l.output.shape) == 4 for l in getattr(layer, "layers", []) if not isinstance(l, keras.layers.InputLayer))
+
+
+def _parts(model: keras.Model, layer_name: str | None = None):
     """Split a model into (layers before the conv map, conv-map model, layers after)."""
     layers = [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)]
-    nested = [i for i, l in enumerate(layers) if isinstance(l, keras.Model)]
+    # the base: the last nested model with a 4-D feature map (a Sequential head has none)
+    nested = [i for i, l in enumerate(layers) if isinstance(l, keras.Model) and _has_map(l)]
     base, before, after = (layers[nested[-1]], layers[:nested[-1]], layers[nested[-1] + 1:]) if nested \
         else (model, [], [])
     inner = [l for l in base.layers if not isinstance(l, keras.layers.InputLayer)]
     four_d = [i for i, l in enumerate(inner) if len(l.output.shape) == 4]
+    if layer_name is not None:
+        names = [inner[i].name for i in four_d]
+        if layer_name not in names:
+            raise ValueError(f"{layer_name!r} is not a 4-D layer of {base.name!r}; choose one of: {', '.join(names)}.")
+        four_d = [i for i in four_d if inner[i].name == layer_name]
     if not four_d:
         raise ValueError(f"Grad-CAM needs a convolutional feature map, but {base.name!r} has no 4-D layer.")
-    conv = inner[four_d[-1]]
-    return before, keras.Model(base.inputs, conv.output), inner[four_d[-1] + 1:] + after
+    cut = four_d[-1]
+    rest = inner[cut + 1:]
+    if layer_name is not None:  # the layers after an earlier map must form a chain to be replayed
+        rest = [keras.Model(inner[cut].output, base.output)] if len(rest) else []
+    return before, keras.Model(base.inputs, inner[cut].output), rest + after
 
 
-def grad_cam(model: keras.Model, images: np.ndarray, class_index: int | Sequence[int] | None = None) -> np.ndarray:
+def grad_cam(model: keras.Model, images: np.ndarray, class_index: int | Sequence[int] | None = None,
+             layer_name: str | None = None) -> np.ndarray:
     """Heat maps ``(n, h, w)`` in [0, 1] for ``images`` (already model-ready floats).
 
     ``class_index``: one class for all images, one per image, or None (the
-    predicted class).
+    predicted class). ``layer_name``: an earlier 4-D layer of the base for a
+    finer (but less class-specific) map; default: the last one.
 
     Example:
         >>> grad_cam  # doctest: +ELLIPSIS
         <function grad_cam at ...>
     """
-    before, conv_model, after = _parts(model)
+    before, conv_model, after = _parts(model, layer_name)
     x = ops.convert_to_tensor(np.asarray(images, "float32"))
     for layer in before:
         x = layer(x, training=False)

@@ -185,8 +185,11 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(p.stem for p in notebooks()))
         return 0
     if a.cmd == "student":
-        from .student import make_student_copies
-        written = make_student_copies(NOTEBOOK_DIR, Path(a.out_dir))
+        from .student import StudentCopyError, make_student_copies
+        try:
+            written = make_student_copies(NOTEBOOK_DIR, Path(a.out_dir))
+        except StudentCopyError as err:
+            raise SystemExit(f"student copies not written: {err}") from None
         print(f"wrote {len(written)} student notebooks to {a.out_dir}")
         return 0
     return cmd_run(a)

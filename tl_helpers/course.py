@@ -118,7 +118,8 @@ def results_table(results: dict[str, dict[str, Any]]) -> str:
     """
     lines = ["| notebook | status | runtime (s) | recorded numbers |", "|---|---|---|---|"]
     for name, row in results.items():
-        nums = ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
+        nums = ", ".join((f"{k}={v:.3f}" if abs(v) >= 0.01 or v == 0 else f"{k}={v:.2g}") if isinstance(v, float)
+                         else f"{k}={v}"
                          for k, v in row.items() if k not in ("runtime_s", "status", "error"))
         lines.append(f"| {name} | {row.get('status', '?')} | {row.get('runtime_s', '')} | {nums} |")
     return "\n".join(lines)

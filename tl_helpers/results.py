@@ -21,19 +21,25 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from .paths import cache_dir
 
 _state: dict[str, Any] = {"notebook": None, "meta": {}}
 
 
 def results_dir() -> Path:
-    """Where per-notebook result files go: ``$TL_RESULTS_DIR`` or ``./results``.
+    """Where per-notebook result files go: ``$TL_RESULTS_DIR``, else ``results/`` in the course cache.
+
+    Never beside the notebooks: a graded or read-only checkout stays clean (see :mod:`tl_helpers.paths`).
 
     Example:
         >>> isinstance(results_dir(), Path)
         True
     """
-    return Path(os.environ.get("TL_RESULTS_DIR") or "results")
+    env = os.environ.get("TL_RESULTS_DIR")
+    return Path(env) if env else cache_dir("results")
 
 
 def _path(notebook: str) -> Path:
@@ -96,3 +102,118 @@ def load(notebook: str | None = None) -> dict[str, Any]:
     data = json.loads(path.read_text())
     data.pop("_meta", None)
     return data
+
+
+# ------------------------------------------------------------ several seeds
+@dataclass(frozen=True)
+class Runs:
+    """The mean and sample standard deviation of one metric over ``n`` runs (seeds).
+
+    Example:
+        >>> r = Runs.of([0.80, 0.82, 0.84])
+        >>> round(r.mean, 3), round(r.sd, 3), r.n, str(r)
+        (0.82, 0.02, 3, '0.820 ± 0.020 (3 seeds)')
+    """
+
+    mean: float
+    sd: float
+    n: int
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> "Runs":
+        v = [float(x) for x in values]
+        if not v:
+            raise ValueError("Runs.of() needs at least one value; got an empty list.")
+        mean = sum(v) / len(v)
+        sd = math.sqrt(sum((x - mean) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else 0.0
+        return cls(mean, sd, len(v))
+
+    @property
+    def se(self) -> float:
+        """Standard error of the mean (0 for a single run)."""
+        return self.sd / math.sqrt(self.n)
+
+    def __str__(self) -> str:
+        if self.n == 1:
+            return f"{self.mean:.3f} (one run)"
+        return f"{self.mean:.3f} ± {self.sd:.3f} ({self.n} seeds)"
+
+
+def record_runs(key: str, values: Sequence[float]) -> Runs:
+    """Record the mean of several runs as ``key`` and their standard deviation as ``key_sd``.
+
+    Example:
+        >>> record_runs("demo_acc", [0.7, 0.9]).mean
+        0.8
+        >>> round(load("demo")["demo_acc_sd"], 4)
+        0.1414
+    """
+    runs = Runs.of(values)
+    record(key, runs.mean)
+    if runs.n > 1:
+        record(f"{key}_sd", runs.sd)
+    return runs
+
+
+def _track() -> str | None:
+    return _state["meta"].get("profile")
+
+
+def smoke_note() -> str:
+    """A warning line on the smoke track (tiny data, one epoch), else ``""``.
+
+    Example:
+        >>> isinstance(smoke_note(), str)
+        True
+    """
+    if _track() == "smoke":
+        return ("(smoke track: tiny data and one epoch, so these numbers are not meaningful; "
+                "run the lite or full track for real ones)")
+    return ""
+
+
+def noise_verdict(a: Runs, b: Runs, name_a: str, name_b: str) -> str:
+    """One sentence comparing two metrics (higher is better), honest about noise.
+
+    A difference smaller than two standard errors of the difference is called
+    noise; with a single run on either side the sentence says so.
+
+    Example:
+        >>> noise_verdict(Runs.of([.80, .81, .82]), Runs.of([.70, .71, .72]), "A", "B")
+        'A is ahead of B by +0.100 (more than two standard errors, 0.016).'
+        >>> noise_verdict(Runs.of([.80, .83]), Runs.of([.81, .79]), "A", "B")
+        'A vs B: +0.015, within noise (two standard errors: 0.036).'
+    """
+    diff = a.mean - b.mean
+    if a.n == 1 or b.n == 1:
+        word = "ahead of" if diff > 0 else "behind"
+        return f"{name_a} is {word} {name_b} by {diff:+.3f} in one run (no noise estimate)."
+    two_se = 2 * math.sqrt(a.se ** 2 + b.se ** 2)
+    if abs(diff) < two_se:
+        return f"{name_a} vs {name_b}: {diff:+.3f}, within noise (two standard errors: {two_se:.3f})."
+    word = "ahead of" if diff > 0 else "behind"
+    return f"{name_a} is {word} {name_b} by {diff:+.3f} (more than two standard errors, {two_se:.3f})."
+
+
+def compare(key_a: str, values_a: Sequence[float], key_b: str, values_b: Sequence[float],
+            name_a: str | None = None, name_b: str | None = None, show: bool = True) -> str:
+    """Record two multi-seed metrics (mean and ``_sd``) and print both with a noise-aware verdict.
+
+    One call replaces the record-and-f-string bookkeeping of a comparison cell; it
+    returns the verdict so prose can reuse it. On the smoke track the verdict says
+    the numbers are not meaningful.
+
+    Example:
+        >>> v = compare("demo_a", [.80, .81, .82], "demo_b", [.70, .71, .72], show=False)
+        >>> v.startswith("demo_a is ahead of demo_b")
+        True
+    """
+    a, b = record_runs(key_a, values_a), record_runs(key_b, values_b)
+    name_a, name_b = name_a or key_a, name_b or key_b
+    verdict = noise_verdict(a, b, name_a, name_b)
+    if show:
+        width = max(len(name_a), len(name_b))
+        print(f"{name_a:<{width}}  {a}")
+        print(f"{name_b:<{width}}  {b}")
+        print(verdict, smoke_note()) if smoke_note() else print(verdict)
+    return verdict

@@ -97,3 +97,41 @@ def test_readme_links_every_notebook_to_colab(notebook):
         pytest.skip("README.md is not written yet")
     url = f"https://colab.research.google.com/github/{REPO}/blob/main/notebooks/{path.name}"
     assert url in readme.read_text(encoding="utf-8"), f"README.md: add an 'Open in Colab' badge linking {url}"
+
+
+MAX_CELL_LINES = 25
+
+
+def _fit_calls(src: str):
+    """The argument text of every ``.fit(`` call in ``src`` (balanced parentheses)."""
+    for m in re.finditer(r"\.fit\(", src):
+        depth, j = 1, m.end()
+        while j < len(src) and depth:
+            depth += {"(": 1, ")": -1}.get(src[j], 0)
+            j += 1
+        yield src[m.end():j - 1]
+
+
+def test_code_cells_are_short(notebook):
+    """A learner can follow and copy: no code cell over 25 non-blank lines (most should be under 10)."""
+    path, nb = notebook
+    long = [(i, n) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+            and (n := sum(1 for line in c.source.splitlines() if line.strip())) > MAX_CELL_LINES]
+    assert not long, f"{path.name}: code cells over {MAX_CELL_LINES} lines (cell index, lines): {long}"
+
+
+def test_no_silent_fit(notebook):
+    """Progress you can see: a ``fit`` with ``verbose=0`` passes a callback that prints (e.g. EpochLine),
+    or sits in a cell that prints a line per run (short fits in a loop)."""
+    path, nb = notebook
+    silent = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+              for args in _fit_calls(c.source)
+              if re.search(r"verbose\s*=\s*0\b", args) and "callbacks" not in args
+              and not re.search(r"\bprint\(|\.compare\(", c.source)]
+    assert not silent, f"{path.name}: cells {silent} call fit(..., verbose=0) without a progress callback"
+
+
+def test_fit_call_parser_rejects_silence():
+    """The checker above can fail: it finds a silent fit and accepts one with a callback."""
+    assert [a for a in _fit_calls("m.fit(x, y, verbose=0)")] == ["x, y, verbose=0"]
+    assert "callbacks" in next(_fit_calls("m.fit(f(x), verbose=0, callbacks=[EpochLine()])"))

@@ -13,23 +13,17 @@ import re
 import nbformat
 import pytest
 
-import tl_helpers
-from tl_helpers import course
+from tl_helpers import course, home
 
 COURSE = ["00", "01", "02", "03", "04", "05", "06"]
-REPO = "tl-course/keras-transfer-learning"
-INSTALL_CELL = f'''# On Colab only: install the course helpers, pinned to this version of the course.
-import sys
-if "google.colab" in sys.modules:
-    import subprocess
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "tl-helpers[tf] @ git+https://github.com/{REPO}@v{tl_helpers.__version__}"], check=True)'''
+REPO = home.REPO  # the course home; tests/test_home.py checks every link and install cell against it
 SECTIONS = ["## Learning objectives", "## Summary", "## Exercises", "## Further reading"]
 
 
 def badge(name: str) -> str:
+    """The start of the notebook's Colab badge (repository and ref: tests/test_home.py)."""
     return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-            f"(https://colab.research.google.com/github/{REPO}/blob/main/notebooks/{name})")
+            f"(https://colab.research.google.com/github/{REPO}/blob/")
 
 
 def numbers() -> list[str]:
@@ -58,9 +52,10 @@ def test_title_badge_and_install_cell(notebook):
     first = nb.cells[0]
     assert first.cell_type == "markdown" and re.match(rf"# {path.stem[:2]} · \S", first.source), \
         f"{path.name}: the first cell must start with '# {path.stem[:2]} · Title'"
-    assert badge(path.name) in first.source, f"{path.name}: the first cell needs the Colab badge for {path.name}"
-    assert nb.cells[1].cell_type == "code" and nb.cells[1].source.strip() == INSTALL_CELL, \
-        f"{path.name}: the second cell must be the Colab install cell pinned to v{tl_helpers.__version__}"
+    assert badge(path.name) in first.source and f"/notebooks/{path.name})" in first.source, \
+        f"{path.name}: the first cell needs the Colab badge for {path.name}"
+    assert nb.cells[1].cell_type == "code" and home.is_install_cell(nb.cells[1].source), \
+        f"{path.name}: the second cell must be the install cell (python3 -m tl_helpers.course retarget writes it)"
 
 
 def test_parameters_cell_and_setup(notebook):
@@ -95,8 +90,10 @@ def test_readme_links_every_notebook_to_colab(notebook):
     readme = course.NOTEBOOK_DIR.parent / "README.md"
     if not readme.exists():
         pytest.skip("README.md is not written yet")
-    url = f"https://colab.research.google.com/github/{REPO}/blob/main/notebooks/{path.name}"
-    assert url in readme.read_text(encoding="utf-8"), f"README.md: add an 'Open in Colab' badge linking {url}"
+    url = home.colab_url(path.name)  # the ref is checked by tests/test_home.py
+    assert any(link.kind == "colab" and link.path == f"notebooks/{path.name}"
+               for link in home.find_links(readme.read_text(encoding="utf-8"))), \
+        f"README.md: add an 'Open in Colab' badge linking {url}"
 
 
 MAX_CELL_LINES = 25

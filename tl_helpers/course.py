@@ -5,8 +5,22 @@ and any ``-p key=value``), writes the executed notebooks and ``DIR/results.json`
 = ``{notebook: {metric: value, ..., "runtime_s": seconds}}``, prints a results
 table and exits non-zero if any notebook failed.
 
+Quiet by default: one line per notebook, then the table. Everything the kernel
+writes to stderr (TensorFlow's C++ start-up lines, ``cuInit`` errors, kernel
+transport warnings) goes to ``DIR/logs/<notebook>.log``, whose tail is shown when a
+notebook fails; ``--verbose`` shows it all, and the cells' outputs, as they come.
+
+Several seeds: ``--seeds 0 1 2`` runs every notebook once per seed into
+``DIR/seed_<N>/`` (each with its own ``results.json``, ``executed/`` and ``logs/``)
+and writes ``DIR/results.json`` aggregated over the seeds: per notebook, each
+metric holds the mean, ``"<metric>±"`` its sample standard deviation across the
+seeds (left out for integers every seed agrees on), ``"seeds"`` the seeds and
+``"status"`` ``"ok"`` only when every seed ran. The table shows ``mean ± sd``.
+
 Other commands: ``list`` (the notebooks), ``student OUT_DIR`` (copies without
-solutions, see :mod:`tl_helpers.student`).
+solutions, see :mod:`tl_helpers.student`), ``retarget OWNER/NAME [--ref REF]``
+(point every badge and install cell at another course home, see
+:mod:`tl_helpers.home`).
 
 Example:
     >>> [n.stem for n in notebooks()][:1]
@@ -19,14 +33,21 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import json
+import logging
+import math
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+from . import home
+
+NOTEBOOK_DIR = home.notebook_dir()
+#: keys of a results row that are not recorded numbers.
+_META_KEYS = ("runtime_s", "runtime_s±", "status", "error", "seeds", "log")
 
 
 def notebooks(only: list[str] | None = None, folder: Path = NOTEBOOK_DIR) -> list[Path]:
@@ -66,11 +87,55 @@ def parse_param(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+@contextlib.contextmanager
+def stderr_to(path: Path | None) -> Iterator[None]:
+    """Send file descriptor 2 (this process's and its children's stderr) to ``path``; restore it after.
+
+    A kernel started inside the block inherits the redirected stderr, so its
+    TensorFlow start-up lines land in the file. ``None`` redirects nothing.
+
+    Example:
+        >>> import tempfile
+        >>> log = Path(tempfile.mkdtemp()) / "x.log"
+        >>> with stderr_to(log):
+        ...     _ = os.write(2, b"to the log\\n")
+        >>> log.read_text()
+        'to the log\\n'
+    """
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as f:
+        os.dup2(f.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def log_tail(path: Path, lines: int = 20) -> str:
+    """The last ``lines`` lines of a log file ("" when there is none).
+
+    Example:
+        >>> log_tail(Path("/nonexistent.log"))
+        ''
+    """
+    if not path.is_file():
+        return ""
+    return "\n".join(path.read_text(errors="replace").rstrip().splitlines()[-lines:])
+
+
 def run_one(nb: Path, out: Path, params: dict[str, Any], timeout: int | None = None,
-            env: dict[str, str] | None = None) -> dict[str, Any]:
+            env: dict[str, str] | None = None, verbose: bool = False) -> dict[str, Any]:
     """Execute one notebook; return its recorded numbers plus ``runtime_s`` and ``status``.
 
-    ``env`` adds environment variables for the notebook's kernel only.
+    ``env`` adds environment variables for the notebook's kernel only. Unless
+    ``verbose``, the kernel's stderr goes to ``out/logs/<notebook>.log`` (the row's ``log``).
 
     Example:
         >>> run_one  # doctest: +ELLIPSIS
@@ -81,15 +146,19 @@ def run_one(nb: Path, out: Path, params: dict[str, Any], timeout: int | None = N
     records = out / "records"
     records.mkdir(parents=True, exist_ok=True)
     (out / "executed").mkdir(parents=True, exist_ok=True)
+    log = None if verbose else out / "logs" / f"{nb.stem}.log"
+    if log is not None:
+        log.unlink(missing_ok=True)
     saved = dict(os.environ)
     os.environ.update(TL_RESULTS_DIR=str(records), TL_NOTEBOOK=nb.stem, **(env or {}))  # the kernel inherits
     (records / f"{nb.stem}.json").unlink(missing_ok=True)
     start = time.perf_counter()
     status, error = "ok", ""
     try:
-        pm.execute_notebook(str(nb), str(out / "executed" / nb.name), parameters=params,
-                            cwd=str(nb.parent), kernel_name="python3", progress_bar=False,
-                            execution_timeout=timeout)
+        with stderr_to(log):
+            pm.execute_notebook(str(nb), str(out / "executed" / nb.name), parameters=params,
+                                cwd=str(nb.parent), kernel_name="python3", progress_bar=False,
+                                log_output=verbose, execution_timeout=timeout)
     except Exception as err:  # papermill's error carries the notebook's exception
         status = "failed"
         error = f"{getattr(err, 'ename', type(err).__name__)}: {getattr(err, 'evalue', str(err))}"
@@ -104,59 +173,211 @@ def run_one(nb: Path, out: Path, params: dict[str, Any], timeout: int | None = N
     row["status"] = status
     if error:
         row["error"] = error
+    if log is not None:
+        row["log"] = str(log)
     return row
+
+
+def aggregate(per_seed: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """One notebook's rows from several seeds -> one row: means, ``<metric>±`` sds, ``seeds``, ``status``.
+
+    Example:
+        >>> row = aggregate({0: {"acc": 0.80, "n": 5, "runtime_s": 10.0, "status": "ok"},
+        ...                  1: {"acc": 0.84, "n": 5, "runtime_s": 12.0, "status": "ok"}})
+        >>> round(row["acc"], 3), round(row["acc±"], 4), row["n"], "n±" in row, row["seeds"], row["status"]
+        (0.82, 0.0283, 5, False, [0, 1], 'ok')
+    """
+    seeds = sorted(per_seed)
+    row: dict[str, Any] = {}
+    keys: list[str] = []
+    for s in seeds:
+        keys += [k for k in per_seed[s] if k not in keys and k not in ("status", "error", "log")]
+    for key in keys:
+        values = [per_seed[s][key] for s in seeds if key in per_seed[s]]
+        numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if len(numbers) != len(values):  # strings: keep one when all seeds agree
+            row[key] = values[0] if all(v == values[0] for v in values) else " / ".join(map(str, values))
+            continue
+        if all(isinstance(v, int) for v in numbers) and len(set(numbers)) == 1:
+            row[key] = numbers[0]
+            continue
+        mean = sum(numbers) / len(numbers)
+        sd = math.sqrt(sum((v - mean) ** 2 for v in numbers) / (len(numbers) - 1)) if len(numbers) > 1 else 0.0
+        row[key] = round(mean, 1) if key == "runtime_s" else mean
+        row[f"{key}±"] = round(sd, 1) if key == "runtime_s" else sd
+    failed = [s for s in seeds if per_seed[s].get("status") != "ok"]
+    row["status"] = "ok" if not failed else "failed"
+    if failed:
+        row["error"] = "; ".join(f"seed {s}: {per_seed[s].get('error', per_seed[s].get('status'))}" for s in failed)
+    row["seeds"] = seeds
+    return row
+
+
+def _num(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.3f}" if abs(v) >= 0.01 or v == 0 else f"{v:.2g}"
+    return str(v)
 
 
 def results_table(results: dict[str, dict[str, Any]]) -> str:
     """A plain-text (Markdown) table: one row per notebook, its numbers in one cell.
+
+    Rows aggregated over seeds (see :func:`aggregate`) show ``mean ± sd`` and say how many seeds.
 
     Example:
         >>> print(results_table({"00_setup": {"top5_hit": 1, "runtime_s": 9.5, "status": "ok"}}))
         | notebook | status | runtime (s) | recorded numbers |
         |---|---|---|---|
         | 00_setup | ok | 9.5 | top5_hit=1 |
+        >>> print(results_table({"01": {"acc": 0.8, "acc±": 0.02, "runtime_s": 9.5, "runtime_s±": 0.5,
+        ...                             "status": "ok", "seeds": [0, 1, 2]}}).splitlines()[-1])
+        | 01 | ok (3 seeds) | 9.5 ± 0.5 | acc=0.800 ± 0.020 (3 seeds) |
     """
     lines = ["| notebook | status | runtime (s) | recorded numbers |", "|---|---|---|---|"]
     for name, row in results.items():
-        nums = ", ".join((f"{k}={v:.3f}" if abs(v) >= 0.01 or v == 0 else f"{k}={v:.2g}") if isinstance(v, float)
-                         else f"{k}={v}"
-                         for k, v in row.items() if k not in ("runtime_s", "status", "error"))
-        lines.append(f"| {name} | {row.get('status', '?')} | {row.get('runtime_s', '')} | {nums} |")
+        n = len(row.get("seeds") or [])
+        suffix = f" ({n} seeds)" if n > 1 else ""
+        nums = []
+        for k, v in row.items():
+            if k in _META_KEYS or k.endswith("±"):
+                continue
+            text = f"{k}={_num(v)}"
+            if f"{k}±" in row:
+                text += f" ± {_num(row[k + '±'])}{suffix}"
+            nums.append(text)
+        runtime = str(row.get("runtime_s", ""))
+        if "runtime_s±" in row:
+            runtime += f" ± {row['runtime_s±']}"
+        lines.append(f"| {name} | {row.get('status', '?')}{suffix} | {runtime} | {', '.join(nums)} |")
     return "\n".join(lines)
 
 
+def _progress(text: str, verbose: bool) -> None:
+    print(text, end="\n" if verbose else "", flush=True)
+
+
+def _run_seed(nbs: list[Path], out: Path, params: dict[str, Any], a: argparse.Namespace,
+              env: dict[str, str]) -> dict[str, Any]:
+    """Run ``nbs`` once into ``out``; print one line per notebook; update ``out/results.json``."""
+    results_path = out / "results.json"
+    results: dict[str, Any] = json.loads(results_path.read_text()) if results_path.exists() else {}
+    for nb in nbs:
+        _progress(f"▶ {nb.stem} (profile={params['profile']}, seed={params['seed']}) ...", a.verbose)
+        row = run_one(nb, out, params, a.timeout, env, verbose=a.verbose)
+        results[nb.stem] = row
+        results_path.write_text(json.dumps(results, indent=2))
+        if row["status"] != "ok":
+            print(f" ✗ failed after {row['runtime_s']} s\n  {row['error']}\n"
+                  f"  executed notebook: {out / 'executed' / nb.name}", flush=True)
+            if row.get("log"):
+                tail = log_tail(Path(row["log"]))
+                print(f"  kernel log: {row['log']}" + (f" (last lines)\n{tail}" if tail else ""), flush=True)
+        else:
+            print(f"{'' if a.verbose else ' '}✓ {nb.stem} in {row['runtime_s']} s", flush=True)
+    return results
+
+
 def cmd_run(a: argparse.Namespace) -> int:
+    if a.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
     out = Path(a.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     params: dict[str, Any] = dict(parse_param(p) for p in a.param)
     params.setdefault("profile", a.profile)
-    params.setdefault("seed", a.seed)
     env = {"TL_PROFILE": str(params["profile"])}
     os.environ.pop("TL_SEED", None)  # the injected seed decides
+    nbs = notebooks(a.only)
     results_path = out / "results.json"
-    results: dict[str, Any] = json.loads(results_path.read_text()) if results_path.exists() else {}
-    failed = []
-    for nb in notebooks(a.only):
-        print(f"▶ {nb.stem} (profile={params['profile']}, seed={params['seed']}) ...", flush=True)
-        row = run_one(nb, out, params, a.timeout, env)
-        results[nb.stem] = row
+    if a.seeds:
+        per_seed = {}
+        for seed in a.seeds:
+            per_seed[seed] = _run_seed(nbs, out / f"seed_{seed}", {**params, "seed": seed}, a, env)
+        results = json.loads(results_path.read_text()) if results_path.exists() else {}
+        for nb in nbs:
+            results[nb.stem] = aggregate({s: per_seed[s][nb.stem] for s in a.seeds})
         results_path.write_text(json.dumps(results, indent=2))
-        if row["status"] != "ok":
-            failed.append(nb.stem)
-            print(f"✗ {nb.stem} failed after {row['runtime_s']} s:\n{row['error']}\n"
-                  f"  (executed notebook: {out / 'executed' / nb.name})", flush=True)
-        else:
-            print(f"✓ {nb.stem} in {row['runtime_s']} s", flush=True)
+        executed = out / f"seed_{a.seeds[0]}" / "executed"
+    else:
+        params.setdefault("seed", a.seed)
+        results = _run_seed(nbs, out, params, a, env)
+        executed = out / "executed"
+    failed = [name for name, row in results.items() if row.get("status") != "ok" and name in {n.stem for n in nbs}]
     print("\n" + results_table(results))
-    print(f"\nresults: {results_path}\nexecuted notebooks: {out / 'executed'}")
+    print(f"\nresults: {results_path}\nexecuted notebooks: {executed}")
+    if not a.verbose:
+        print(f"kernel logs (TensorFlow start-up lines and other stderr): {executed.parent / 'logs'}")
     if a.html:
         from .render import render_course
-        index = render_course(out / "executed", results, Path(a.html))
+        index = render_course(executed, results, Path(a.html), source_dir=NOTEBOOK_DIR)
         print(f"HTML course: {index}")
     if failed:
         print(f"\n{len(failed)} notebook(s) failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def retarget(repo: str, ref: str | None = None, root: Path | None = None) -> list[Path]:
+    """Point the course at another home: every badge, install cell and the home itself. Returns changed files.
+
+    Rewrites, under ``root`` (default: this checkout): every Colab/Kaggle/``git+`` link in
+    ``*.md`` files and notebook markdown, each notebook's install cell (its first code
+    cell; inserted when missing) from :func:`tl_helpers.home.install_cell_source`,
+    ``tl_helpers/home.py``'s ``REPO``/``REF`` and ``pyproject.toml``'s ``[project.urls]``.
+    ``ref`` defaults to the current :data:`tl_helpers.home.REF`.
+
+    Example:
+        >>> retarget  # doctest: +ELLIPSIS
+        <function retarget at ...>
+    """
+    import nbformat
+
+    repo = home.check_repo(repo)
+    ref = home.check_ref(ref or home.REF)
+    root = Path(root or home.ROOT)
+    changed: list[Path] = []
+
+    def write(path: Path, old: str, new: str) -> None:
+        if new != old:
+            path.write_text(new, encoding="utf-8")
+            changed.append(path)
+
+    for path in sorted({*root.glob("*.md"), *root.glob("*/*.md")}):
+        text = path.read_text(encoding="utf-8")
+        write(path, text, home.rewrite_links(text, repo, ref))
+    for path in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        before = nbformat.writes(nb)
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                cell.source = home.rewrite_links(cell.source, repo, ref)
+        if nb.cells and nb.cells[0].cell_type == "markdown" and "colab.research.google.com" not in nb.cells[0].source:
+            title, _, rest = nb.cells[0].source.partition("\n")
+            nb.cells[0].source = f"{title}\n\n{home.colab_badge(path.name, repo, ref)}\n{rest}"
+        source = home.install_cell_source(repo, ref)
+        code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+        if code and home.is_install_cell(nb.cells[code[0]].source):
+            nb.cells[code[0]].source = source
+        else:
+            cell = nbformat.v4.new_code_cell(source)
+            if nb.get("nbformat_minor", 0) >= 5:
+                cell["id"] = "install-cell"
+            else:
+                cell.pop("id", None)
+            nb.cells.insert(code[0] if code else len(nb.cells), cell)
+        if nbformat.writes(nb) != before:
+            nbformat.write(nb, path)
+            changed.append(path)
+    module = root / "tl_helpers" / "home.py"
+    if module.is_file():
+        text = module.read_text(encoding="utf-8")
+        write(module, text, home.set_home_in_source(text, repo, ref))
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        text = pyproject.read_text(encoding="utf-8")
+        write(pyproject, text, home.set_urls_in_pyproject(text, repo))
+    if Path(root).resolve() == home.ROOT.resolve():
+        home.REPO, home.REF = repo, ref
+    return changed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,6 +393,10 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("run", help="execute notebooks headless and collect their numbers")
     r.add_argument("--profile", default="auto", help="auto (default), full, lite or smoke")
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--seeds", type=int, nargs="+", metavar="N",
+                   help="run every notebook once per seed into OUT/seed_N and aggregate (mean ± sd)")
+    r.add_argument("-v", "--verbose", action="store_true",
+                   help="show everything: the kernel's stderr (TensorFlow start-up lines) and cell outputs")
     r.add_argument("--only", nargs="+", metavar="NAME", help="notebooks by stem or number, e.g. 00_setup or 01")
     r.add_argument("--out", default="course_out", help="output folder (default: course_out)")
     r.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
@@ -179,11 +404,25 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
     r.add_argument("--html", metavar="DIR", help="also render every executed notebook and an index to DIR")
     sub.add_parser("list", help="list the notebooks")
+    t = sub.add_parser("retarget", help="point every badge and install cell at another repository/ref")
+    t.add_argument("repo", metavar="OWNER/NAME", help="the GitHub repository, e.g. me/keras-transfer-learning")
+    t.add_argument("--ref", help=f"branch or tag the badges open and the install cell installs "
+                                 f"(default: the current one, {home.REF})")
+    t.add_argument("--root", help="the course checkout to rewrite (default: this one)")
     s = sub.add_parser("student", help="write student copies (solutions removed, no outputs)")
     s.add_argument("out_dir")
     a = ap.parse_args(argv)
     if a.cmd == "list":
         print("\n".join(p.stem for p in notebooks()))
+        return 0
+    if a.cmd == "retarget":
+        try:
+            changed = retarget(a.repo, a.ref, Path(a.root) if a.root else None)
+        except ValueError as err:
+            raise SystemExit(str(err)) from None
+        root = Path(a.root or home.ROOT).resolve()
+        print(f"course home: {a.repo} @ {a.ref or home.REF}; {len(changed)} file(s) changed"
+              + "".join(f"\n  {p.resolve().relative_to(root)}" for p in changed))
         return 0
     if a.cmd == "student":
         from .student import StudentCopyError, make_student_copies

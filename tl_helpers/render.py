@@ -26,6 +26,8 @@ from typing import Any
 
 import nbformat
 
+from .home import notebook_dir
+
 _STYLE = re.compile(r"<style[^>]*>.*?</style>\s*", re.S)
 _INDEX_CSS = """body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:.35rem .6rem;text-align:left;
@@ -157,8 +159,7 @@ def render_course(executed_dir: Path | str, results: dict[str, dict[str, Any]], 
         raise FileNotFoundError(f"No executed notebooks at {executed_dir}; run "
                                 f"`python -m tl_helpers.course run --out DIR` first and pass DIR/executed.")
     if source_dir is None:
-        from .course import NOTEBOOK_DIR
-        source_dir = NOTEBOOK_DIR
+        source_dir = notebook_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     names = list(results) + sorted(p.stem for p in executed_dir.glob("*.ipynb") if p.stem not in results)
     rows, pages = [], []

@@ -231,7 +231,7 @@ def results_table(results: dict[str, dict[str, Any]]) -> str:
         | 00_setup | ok | 9.5 | top5_hit=1 |
         >>> print(results_table({"01": {"acc": 0.8, "acc±": 0.02, "runtime_s": 9.5, "runtime_s±": 0.5,
         ...                             "status": "ok", "seeds": [0, 1, 2]}}).splitlines()[-1])
-        | 01 | ok (3 seeds) | 9.5 ± 0.5 | acc=0.800 ± 0.020 (3 seeds) |
+        | 01 | ok (3 seeds) | 9.5 ± 0.5 | acc=0.800 ± 0.020 |
     """
     lines = ["| notebook | status | runtime (s) | recorded numbers |", "|---|---|---|---|"]
     for name, row in results.items():
@@ -243,7 +243,7 @@ def results_table(results: dict[str, dict[str, Any]]) -> str:
                 continue
             text = f"{k}={_num(v)}"
             if f"{k}±" in row:
-                text += f" ± {_num(row[k + '±'])}{suffix}"
+                text += f" ± {_num(row[k + '±'])}"
             nums.append(text)
         runtime = str(row.get("runtime_s", ""))
         if "runtime_s±" in row:
@@ -305,7 +305,8 @@ def cmd_run(a: argparse.Namespace) -> int:
     print("\n" + results_table(results))
     print(f"\nresults: {results_path}\nexecuted notebooks: {executed}")
     if not a.verbose:
-        print(f"kernel logs (TensorFlow start-up lines and other stderr): {executed.parent / 'logs'}")
+        logs = out / ("seed_*/logs" if a.seeds else "logs")
+        print(f"kernel logs (TensorFlow start-up lines and other stderr): {logs}")
     if a.html:
         from .render import render_course
         index = render_course(executed, results, Path(a.html), source_dir=NOTEBOOK_DIR)

@@ -32,7 +32,9 @@ FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 _FMNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                  "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
-REPO_DATA = Path(__file__).resolve().parents[1] / "data"
+_CHECKOUT = Path(__file__).resolve().parents[1]
+#: a course checkout's ``data/`` folder (read only: Fashion-MNIST may sit there); ``None`` when installed.
+REPO_DATA: Path | None = _CHECKOUT / "data" if (_CHECKOUT / "pyproject.toml").is_file() else None
 
 
 @dataclass
@@ -69,14 +71,19 @@ def fashion_mnist_locations() -> list[Path]:
         >>> Path("/usr/share/datasets/fashion-mnist") in fashion_mnist_locations()
         True
     """
+    from .paths import data_dir
+
     places = []
     if os.environ.get("TL_DATA_DIR"):
         base = Path(os.environ["TL_DATA_DIR"])
         places += [base / "fashion-mnist", base]
-    places += [REPO_DATA / "fashion-mnist", Path("/usr/share/datasets/fashion-mnist")]
+    places.append(data_dir("fashion-mnist"))  # ./data/fashion-mnist of the working folder
+    if REPO_DATA is not None:  # running from a checkout: its data/fashion-mnist
+        places.append(REPO_DATA / "fashion-mnist")
+    places.append(Path("/usr/share/datasets/fashion-mnist"))
     keras_home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
     places += [Path(keras_home) / "datasets" / "fashion-mnist", Path("/tmp/.keras/datasets/fashion-mnist")]
-    return places
+    return list(dict.fromkeys(places))
 
 
 def _read_idx(path: Path, offset: int) -> np.ndarray:

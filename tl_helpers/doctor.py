@@ -1,6 +1,9 @@
 """``python -m tl_helpers.doctor [--profile P]``: what each track needs, what is here, how to fix the rest.
 
-Exits 0 when the chosen track (default: ``auto``) can run, 1 otherwise.
+Exits 0 when the chosen track (default: ``auto``) can run, 1 otherwise. A track's
+datasets are checked only when the course loads them: :func:`datasets_loaded` reads
+the helpers' code and the notebooks' code cells (a dataset the track names but no
+code loads, such as SVHN on the full track today, is listed as not needed).
 
 Example:
     >>> items = requirements("lite")
@@ -11,12 +14,15 @@ Example:
 from __future__ import annotations
 
 import argparse
+import ast
+import functools
 import importlib
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import backbones, config, data
+from . import backbones, config, data, home
 from .offline import online
 
 
@@ -96,6 +102,51 @@ def _tfds(name: str, net: bool) -> Item:
                 f"go online once (tfds.load('{name}')), or use the lite track")
 
 
+def _code_strings(source: str) -> set[str]:
+    """The string constants of Python ``source`` (docstrings left out); empty when it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    docs = {id(n.body[0].value) for n in ast.walk(tree)
+            if isinstance(n, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+    return {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            and id(n) not in docs}
+
+
+@functools.lru_cache(maxsize=1)
+def _course_strings() -> frozenset[str]:
+    """String constants in the helpers' code (not config's track table, not this module) and the notebooks' code."""
+    pkg = Path(__file__).parent
+    found: set[str] = set()
+    for path in pkg.rglob("*.py"):
+        if path.name not in ("config.py", "doctor.py"):
+            found |= _code_strings(path.read_text(encoding="utf-8"))
+    for path in home.notebook_dir().glob("[0-9][0-9]_*.ipynb"):
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+        for cell in cells:
+            if cell.get("cell_type") == "code":
+                src = "".join(cell.get("source", []))
+                found |= _code_strings("\n".join(l for l in src.splitlines() if not l.lstrip().startswith(("%", "!"))))
+    return frozenset(found)
+
+
+def datasets_loaded(track: str) -> dict[str, str]:
+    """The track's datasets (role -> name) that some helper or notebook code loads.
+
+    The ``classification`` dataset always counts (every notebook loads it); any other
+    counts when its role or its name appears in the helpers' or notebooks' code.
+
+    Example:
+        >>> sorted(datasets_loaded("lite").values())
+        ['fashion_mnist']
+    """
+    strings = _course_strings()
+    return {role: name for role, name in config.PROFILES[track].datasets.items()
+            if role == "classification" or role in strings or name in strings}
+
+
 def requirements(track: str) -> list[Item]:
     """The checks for one track (``full``, ``lite`` or ``smoke``).
 
@@ -108,7 +159,12 @@ def requirements(track: str) -> list[Item]:
     items = [_packages()]
     if P.dataset == "fashion_mnist":
         items.append(_fashion_mnist(net))
-    items += [_tfds(name, net) for role, name in P.datasets.items() if name != "fashion_mnist"]
+    loaded = datasets_loaded(track)
+    items += [_tfds(name, net) for name in dict.fromkeys(loaded.values()) if name != "fashion_mnist"]
+    unused = [name for role, name in P.datasets.items() if role not in loaded and name not in loaded.values()]
+    if unused:
+        items.append(Item("not needed", True, ", ".join(unused) + " (named by the track, loaded by no notebook)",
+                          required=False))
     items.append(_weights(P.backbone, P.image_size, False, net, "feature extraction"))
     top_size = 224 if track == "full" else 128
     items.append(_weights(P.backbone, top_size, True, net, "notebook 00's ImageNet classifier"))

@@ -48,6 +48,7 @@ LINK_PATTERNS = {
                         rf"/blob/(?P<ref>{_SEG})/(?P<path>notebooks/{_SEG}\.ipynb)"),
     "kaggle": re.compile(rf"https://(?:www\.)?kaggle\.com/kernels/welcome\?src=https://github\.com/(?P<owner>{_SEG})"
                          rf"/(?P<name>{_SEG})/blob/(?P<ref>{_SEG})/(?P<path>notebooks/{_SEG}\.ipynb)"),
+    "codespaces": re.compile(rf"https://codespaces\.new/(?P<owner>{_SEG})/(?P<name>{_SEG}?)\?ref=(?P<ref>{_SEG})"),
     "pip": re.compile(rf"git\+https://github\.com/(?P<owner>{_SEG})/(?P<name>{_SEG}?)(?:\.git)?@(?P<ref>{_SEG})"),
 }
 
@@ -95,6 +96,16 @@ def kaggle_url(notebook: str, repo: str | None = None, ref: str | None = None) -
         'https://kaggle.com/kernels/welcome?src=https://github.com/me/c/blob/main/notebooks/00_setup.ipynb'
     """
     return f"https://kaggle.com/kernels/welcome?src={github_url(repo)}/blob/{ref or REF}/notebooks/{notebook}"
+
+
+def codespaces_url(repo: str | None = None, ref: str | None = None) -> str:
+    """The link that opens the course's devcontainer (lite track) in GitHub Codespaces.
+
+    Example:
+        >>> codespaces_url("me/c", "main")
+        'https://codespaces.new/me/c?ref=main'
+    """
+    return f"https://codespaces.new/{repo or REPO}?ref={ref or REF}"
 
 
 def colab_badge(notebook: str, repo: str | None = None, ref: str | None = None) -> str:

@@ -1,8 +1,11 @@
 """Fill README.md's results table from a course run's results.json.
 
-    python tools/results_to_readme.py course_out/results.json
+    python tools/results_to_readme.py course_out/results.json [README.md]
 
 Replaces the lines between `<!-- results:start -->` and `<!-- results:end -->`.
+From a multi-seed run (`python -m tl_helpers.course run --profile lite --seeds 0 1 2`)
+each number reads `mean ± sd` and each row's status says `(3 seeds)`: the spread a
+learner should expect between machines and seeds.
 """
 
 import json

@@ -188,3 +188,17 @@ def test_messy_writer_matches_scan(tmp_path: Path) -> None:
     got = {f.path.name: f.status for f in scan.files if f.path.name in planted}
     assert got == planted
     assert scan.n_skipped == sum(v == "skip" for v in planted.values())
+
+
+def test_generated_folders_live_in_the_course_cache(messy: Path, tmp_path: Path, monkeypatch) -> None:
+    """Splits, converted copies and demo folders go under paths.cache_dir(), never into the checkout."""
+    from tl_helpers import paths
+
+    monkeypatch.setenv("TL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TL_DATA_DIR", str(tmp_path / "data"))
+    assert folders.data_root() == tmp_path / "data"
+    d = folders.from_directory(messy, image_size=16, batch_size=4, seed=0, val_fraction=0.2, test_fraction=0.2)
+    assert d.split_dir.parent == paths.cache_dir("folders")
+    assert "Scanned photos/:" in d.scan.summary() and str(tmp_path) not in d.scan.summary()
+    repo = Path(folders.__file__).resolve().parents[1]
+    assert repo not in d.split_dir.resolve().parents

@@ -1,5 +1,7 @@
 """Fast tests of tl_helpers.multitask on tiny synthetic data."""
 
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -189,3 +191,83 @@ def test_checks_fail_on_wrong_answers():
         nb04.nb04_optimal_log_variance({"a": 2.0}, {"a": 2.0}, {"a": 0.5})
     with pytest.raises(CheckFailed):
         nb04.nb04_optimal_log_variance({"a": 2.0}, None, None)
+
+
+# ------------------------------------------------- the notebook's layer == the helper's
+NOTEBOOK_04 = Path(__file__).resolve().parents[1] / "notebooks" / "04_multi_task_learning.ipynb"
+
+
+def _notebook_uncertainty_cell() -> dict:
+    """Run notebook 04's cell that writes uncertainty weighting in plain Keras; return its namespace."""
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOK_04, as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "class LogVarianceWeighting" in c.source)
+    ns = {"keras": keras, "task_loss": lambda t: keras.losses.MeanSquaredError()}
+    exec(compile(cell.source, "notebook-04-uncertainty", "exec"), ns)
+    return ns
+
+
+def test_notebook_uncertainty_layer_matches_helper():
+    ns = _notebook_uncertainty_cell()
+    nb_layer = ns["LogVarianceWeighting"](3)
+    helper = multitask.UncertaintyWeighting(["a", "b", "c"])
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        s = rng.normal(size=3).astype("float32")
+        L = rng.uniform(0.1, 3.0, 3).astype("float32")
+        nb_layer.log_vars.assign(s)
+        helper.log_vars.assign(s)
+        v_nb, (g_nb,) = value_and_grads(lambda: nb_layer([keras.ops.convert_to_tensor(x) for x in L]),
+                                        [nb_layer.log_vars])
+        v_h, (g_h,) = value_and_grads(lambda: helper(list(L)), [helper.log_vars])
+        assert float(v_nb) == pytest.approx(float(v_h), rel=1e-6)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(g_nb), keras.ops.convert_to_numpy(g_h), rtol=1e-6)
+
+
+def test_notebook_uncertainty_model_trains_like_the_helper():
+    """Same data, same seed: the notebook's model and one built on the helper learn the same log-variances."""
+    ns = _notebook_uncertainty_cell()
+
+    class HelperModel(keras.Model):
+        def __init__(self, inputs, outputs, **kw):
+            super().__init__(inputs, outputs, **kw)
+            self.task_names = list(outputs)
+            self.weighting = multitask.UncertaintyWeighting(self.task_names)
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+            mse = keras.losses.MeanSquaredError()
+            return self.weighting([mse(y[t], y_pred[t]) for t in self.task_names])
+
+    x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
+    y = {"a": x[:, :1], "b": np.random.default_rng(1).normal(scale=3.0, size=(64, 1)).astype("float32")}
+    learned = []
+    for cls in (ns["UncertaintyWeightedModel"], HelperModel):
+        keras.utils.set_random_seed(0)
+        inp = keras.Input((3,))
+        m = cls(inp, {"a": keras.layers.Dense(1, name="a")(inp), "b": keras.layers.Dense(1, name="b")(inp)})
+        m.compile(optimizer=keras.optimizers.SGD(0.05))
+        m.fit(x, y, epochs=5, batch_size=16, shuffle=False, verbose=0)
+        learned.append(keras.ops.convert_to_numpy(m.weighting.log_vars))
+    np.testing.assert_allclose(learned[0], learned[1], rtol=1e-5, atol=1e-6)
+    assert learned[0][1] > learned[0][0]  # the noisy task got the larger log-variance (smaller weight)
+
+
+def test_weight_history_reads_any_log_vars_layer():
+    ns = _notebook_uncertainty_cell()
+    layer = ns["LogVarianceWeighting"](2)
+    layer.log_vars.assign(np.log(np.array([2.0, 0.5], "float32")))
+    hist = multitask.WeightHistory(layer, ["a", "b"])
+    hist.on_epoch_end(0)
+    assert hist.history == {"a": [pytest.approx(0.5)], "b": [pytest.approx(2.0)]}
+
+
+def test_cached_features_live_in_the_course_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TL_CACHE_DIR", str(tmp_path / "cache"))
+    base = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 8)])
+    f = multitask.cached_features(base, np.zeros((3, 8, 8), "uint8"), 8, None, "unit")
+    assert f.shape == (3, 1, 1, 2)
+    files = list((tmp_path / "cache" / "features").glob("nb04_unit_*.npy"))
+    assert len(files) == 1
+    repo = Path(multitask.__file__).resolve().parents[1]
+    assert not list((repo / "data" / "cache").glob("nb04_unit_*.npy")) if (repo / "data" / "cache").exists() else True

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .folders import KERAS_EXTENSIONS, data_root, to_rgb
+from .folders import KERAS_EXTENSIONS, to_rgb
+from .paths import cache_dir
 
 DEMO_FMNIST = {0: "tshirt_top", 1: "trouser", 2: "pullover", 5: "sandal", 7: "sneaker", 8: "bag"}
 
@@ -70,12 +71,12 @@ def write_demo_folder(P: Any, per_class: int, out: str | Path | None = None, mes
     Example:
         >>> from tl_helpers.config import get_profile
         >>> write_demo_folder(get_profile("smoke"), per_class=10)  # doctest: +SKIP
-        PosixPath('.../data/demo_images/fashion_mnist-10-messy')
+        PosixPath('.../tl-course/demo_images/fashion_mnist-10-messy')
     """
     from . import data
 
     tag = f"{P.dataset}{'-mock' if P.mock else ''}-{per_class}{'-messy' if messy else ''}"
-    out = Path(out or data_root() / "demo_images" / tag)
+    out = Path(out or cache_dir("demo_images") / tag)
     if (out / ".complete").exists():
         return out
     shutil.rmtree(out, ignore_errors=True)

@@ -4,8 +4,8 @@
 *usable after conversion* (CMYK, 16-bit, alpha, grayscale, palette, EXIF-rotated, TIFF/WebP/GIF)
 and *skipped* (empty, truncated/corrupt, not an image, unsupported format), with the reason.
 :func:`from_directory` splits the usable files (stratified, by seed) into ``train/ val/ test/``
-folders under ``data/cache`` - links to your files, converted copies where needed, so **your
-folder is never modified** - and loads each with ``keras.utils.image_dataset_from_directory``.
+folders in the course's cache folder (``paths.cache_dir("folders")``) - links to your files,
+converted copies where needed, so **your folder is never modified** - and loads each with ``keras.utils.image_dataset_from_directory``.
 
 Example:
     >>> import tempfile
@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .data import REPO_DATA
+from . import paths
 
 #: what ``image_dataset_from_directory`` reads itself; anything else needs a converted copy.
 KERAS_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -48,13 +48,17 @@ IGNORED_NAMES = ("Thumbs.db", "desktop.ini", "__MACOSX")
 
 
 def data_root() -> Path:
-    """``data/`` of the course checkout (else of the working folder): demo images and caches go here.
+    """Where optional local data lives: ``paths.data_dir()`` (``$TL_DATA_DIR`` or ``./data``).
+
+    Generated folders (demo images, splits, converted copies, saved models) do not go here but
+    into the course's cache folder (:func:`tl_helpers.paths.cache_dir`), never into the checkout
+    or ``site-packages``.
 
     Example:
-        >>> data_root().name
-        'data'
+        >>> data_root() == paths.data_dir()
+        True
     """
-    return REPO_DATA if (REPO_DATA.parent / "tl_helpers").is_dir() else Path.cwd() / "data"
+    return paths.data_dir()
 
 
 @dataclass
@@ -103,8 +107,11 @@ class ScanReport:
         return {c: sum(f.label == c for f in self.usable) for c in self.class_names}
 
     def summary(self, max_lines: int = 30) -> str:
-        """A readable report: totals, then every skipped and converted file with its reason."""
-        lines = [f"Scanned {self.root}: {len(self.files)} files in {len(self.class_names)} class folders -> "
+        """A readable report: totals, then every skipped and converted file with its reason.
+
+        Names the folder, not its full path (no machine paths in a shared notebook or feedback).
+        """
+        lines = [f"Scanned {self.root.name}/: {len(self.files)} files in {len(self.class_names)} class folders -> "
                  f"{self.n_images} usable ({self.n_converted} after conversion), {self.n_skipped} skipped."]
         for title, group in (("Skipped", self.skipped), ("Converted (a copy; your file is untouched)",
                                                          self.converted)):
@@ -358,7 +365,7 @@ def from_directory(image_dir: str | Path, image_size: int = 96, batch_size: int 
     """Scan, split (stratified, by seed) and load a class-per-folder tree with Keras.
 
     The split lives in ``cache_dir/<folder>-<key>/{train,val,test}/<class>/`` (default
-    ``data/cache/folders``): links to usable files, RGB PNG copies of converted ones.
+    ``paths.cache_dir("folders")``): links to usable files, RGB PNG copies of converted ones.
     ``labels_per_class_cap`` caps the *training* images per class; val/test stay whole.
 
     Example:
@@ -379,7 +386,7 @@ def from_directory(image_dir: str | Path, image_size: int = 96, batch_size: int 
     sig = [str(scan.root.resolve()), seed, val_fraction, test_fraction, labels_per_class_cap,
            [(str(f.path), f.status, f.path.stat().st_size, f.path.stat().st_mtime_ns) for f in files]]
     key = hashlib.sha1(json.dumps(sig).encode()).hexdigest()[:12]
-    out = Path(cache_dir or data_root() / "cache" / "folders") / f"{scan.root.name}-{key}"
+    out = Path(cache_dir or paths.cache_dir("folders")) / f"{scan.root.name}-{key}"
     dest = {}  # split-relative path -> file: links keep their name, converted copies get ".png"
     for split, idx in parts.items():
         for i in idx:

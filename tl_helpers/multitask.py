@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import keras
@@ -28,8 +27,8 @@ import numpy as np
 from keras import ops
 
 from .autodiff import value_and_grads
+from .paths import cache_dir
 
-CACHE = Path(__file__).resolve().parents[1] / "data" / "cache"
 ITEM = 28  # Fashion-MNIST items are 28 x 28
 
 
@@ -189,9 +188,10 @@ def load_multitask(P: Any, n_train: int, n_test: int, mask_size: int = 40) -> Mu
 
 def cached_features(base: keras.Model, images: np.ndarray, image_size: int,
                     preprocess: Callable[[Any], Any] | None, key: str, batch_size: int = 256) -> np.ndarray:
-    """Run a frozen ``base`` over ``images`` once; later calls read ``data/cache/`` (float16).
+    """Run a frozen ``base`` over ``images`` once; later calls read the course cache (float16).
 
-    The cache file name hashes ``key`` (say: track, seed, backbone) and the images.
+    The cache lives in ``paths.cache_dir("features")`` (``$TL_CACHE_DIR`` or the per-user
+    cache; never the checkout). Its file name hashes ``key`` (say: track, seed, backbone) and the images.
 
     Example:
         >>> base = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 8)])
@@ -201,7 +201,7 @@ def cached_features(base: keras.Model, images: np.ndarray, image_size: int,
     from .data import prepare_images
 
     digest = hashlib.sha1(np.ascontiguousarray(images).tobytes()).hexdigest()[:12]
-    path = CACHE / f"nb04_{key}_{image_size}_{len(images)}_{digest}.npy"
+    path = cache_dir("features") / f"nb04_{key}_{image_size}_{len(images)}_{digest}.npy"
     if path.exists():
         return np.load(path).astype("float32")
     parts = []
@@ -267,21 +267,26 @@ class UncertaintyWeighting(keras.layers.Layer):
 
 
 class WeightHistory(keras.callbacks.Callback):
-    """Record ``weighting.task_weights()`` after every epoch (for a plot of learned weights).
+    """Record the weights ``exp(-s_i)`` of a layer's ``log_vars`` after every epoch (for a plot).
+
+    Works with :class:`UncertaintyWeighting` and with any layer that keeps its log-variances
+    in a variable named ``log_vars`` (pass ``tasks`` then, in the same order).
 
     Example:
         >>> WeightHistory(UncertaintyWeighting(["a"])).history
         {'a': []}
     """
 
-    def __init__(self, weighting: UncertaintyWeighting):
+    def __init__(self, weighting: keras.layers.Layer, tasks: Sequence[str] | None = None):
         super().__init__()
         self.weighting = weighting
-        self.history: dict[str, list[float]] = {t: [] for t in weighting.tasks}
+        self.tasks = list(tasks if tasks is not None else weighting.tasks)
+        self.history: dict[str, list[float]] = {t: [] for t in self.tasks}
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        for t, w in self.weighting.task_weights().items():
-            self.history[t].append(w)
+        w = np.exp(-keras.ops.convert_to_numpy(self.weighting.log_vars))
+        for t, v in zip(self.tasks, w):
+            self.history[t].append(round(float(v), 6))
 
 
 # ---------------------------------------------------------- gradient conflict

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import CheckFailed, answered, expect
 
-__all__ = ["nb04_loss_dicts", "nb04_optimal_log_variance", "nb04_gradient_cosine"]
+__all__ = ["nb04_loss_dicts", "nb04_uncertainty_total", "nb04_optimal_log_variance", "nb04_gradient_cosine"]
 
 
 def _need(condition: bool, hint: str) -> None:
@@ -58,6 +58,51 @@ def nb04_loss_dicts(model: Any, losses: Any, weights: Any, heavy: str = "color",
                           f"{str(err)[:200]}") from None
     expect(np.isfinite(loss), hint="the loss is not finite: are your losses for logits (from_logits=True)?",
            success=f"the dicts are keyed by the heads' names and {heavy!r} counts 2x as much as {light!r}.")
+
+
+def nb04_uncertainty_total(fn: Any) -> None:
+    """Exercise 2: ``fn(losses, log_vars)`` returns ``sum_i exp(-s_i) L_i + s_i``, gradients flowing to ``s``.
+
+    The truth comes from :class:`tl_helpers.multitask.UncertaintyWeighting` on a few random inputs.
+
+    Example:
+        >>> import keras
+        >>> nb04_uncertainty_total(lambda L, s: keras.ops.sum(keras.ops.exp(-s) * L + s))
+        ✅ Correct: your loss matches the uncertainty-weighting layer, and its gradient too.
+        >>> try:
+        ...     nb04_uncertainty_total(lambda L, s: keras.ops.sum(keras.ops.exp(-s) * L))
+        ... except CheckFailed as e:
+        ...     print(str(e)[:30])
+        ❌ Not yet: for losses [0.5, 2.
+    """
+    import keras
+
+    from ..autodiff import value_and_grads
+    from ..multitask import UncertaintyWeighting
+
+    answered(fn, "ex_uncertainty_total")
+    _need(callable(fn), hint="ex_uncertainty_total must be a function: def ex_uncertainty_total(losses, log_vars): ...")
+    rng = np.random.default_rng(0)
+    cases = [(np.array([0.5, 2.0], "float32"), np.array([0.5, 0.2], "float32"))]
+    cases += [(rng.uniform(0.1, 3.0, n).astype("float32"), rng.normal(0, 1, n).astype("float32")) for n in (2, 3)]
+    for L, s in cases:
+        uw = UncertaintyWeighting([f"t{i}" for i in range(len(L))])
+        uw.log_vars.assign(s)
+        truth, (g_truth,) = value_and_grads(lambda: uw(list(L)), [uw.log_vars])
+        v = keras.Variable(s, name="ex_log_vars")
+        try:
+            got, (g,) = value_and_grads(lambda: fn(keras.ops.convert_to_tensor(L), v), [v])
+            got = float(np.asarray(keras.ops.convert_to_numpy(got)).reshape(()))
+        except Exception as err:
+            raise CheckFailed(f"❌ Not yet: calling your function failed: {type(err).__name__}: {str(err)[:200]}. "
+                              "It should return one scalar.") from None
+        _need(abs(got - float(truth)) < 1e-4 * max(1.0, abs(float(truth))),
+               hint=f"for losses {[round(float(x), 2) for x in L]} and s {[round(float(x), 2) for x in s]} your total "
+                    f"is {got:.4f}. Each task adds exp(-s_i) * L_i + s_i; sum over the tasks (not the mean).")
+        _need(g is not None, hint="no gradient reaches log_vars: compute with keras.ops, not numpy.")
+        _need(np.allclose(keras.ops.convert_to_numpy(g), keras.ops.convert_to_numpy(g_truth), atol=1e-4),
+               hint="the value is right but its gradient with respect to log_vars is not: use keras.ops throughout.")
+    expect(True, hint="", success="your loss matches the uncertainty-weighting layer, and its gradient too.")
 
 
 def _optimal_s(L: float, steps: int = 200, lr: float = 0.5) -> float:

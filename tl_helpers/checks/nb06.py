@@ -1,4 +1,7 @@
-"""Checks for notebook 06 (your own images): per-class accuracy and a top-3 prediction.
+"""Checks for notebook 06 (your own images): per-class accuracy, a top-3 prediction, freezing BatchNorm.
+
+Checks write nothing to stderr (nbgrader scores a cell that does as failed): library
+warnings raised while they run the learner's code are captured by :func:`_quiet`.
 
 Example:
     >>> import numpy as np
@@ -8,18 +11,42 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import contextlib
+import io
+import logging
+import sys
+import warnings
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from . import CheckFailed, answered, expect
 
-__all__ = ["nb06_per_class_accuracy", "nb06_top3"]
+__all__ = ["nb06_per_class_accuracy", "nb06_top3", "nb06_freeze_batchnorm"]
 
 
 def _need(condition: bool, hint: str) -> None:
     if not condition:
         raise CheckFailed(f"❌ Not yet: {hint}")
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Capture Python warnings, TensorFlow's logger (e.g. retracing notices) and ``sys.stderr``.
+
+    Example:
+        >>> with _quiet():
+        ...     print("hidden", file=sys.stderr)
+    """
+    tf_logger = logging.getLogger("tensorflow")
+    level = tf_logger.level
+    tf_logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        tf_logger.setLevel(level)
 
 
 def nb06_per_class_accuracy(per_class_acc: dict[str, float], worst_class: str, y_test: np.ndarray,
@@ -65,8 +92,12 @@ def nb06_top3(top3: Callable[[Any], list[tuple[str, float]]], model: Any, class_
     answered(top3, "top3")
     _need(callable(top3), hint="top3 must be a function: def top3(path): ...")
     for path in files:
-        probs = keras.ops.convert_to_numpy(model(load_rgb(path)[None].astype("float32"), training=False))[0]
-        got = top3(path)
+        with _quiet():
+            probs = keras.ops.convert_to_numpy(model(load_rgb(path)[None].astype("float32"), training=False))[0]
+            try:
+                got = top3(path)
+            except Exception as err:
+                raise CheckFailed(f"❌ Not yet: top3 raised {type(err).__name__}: {str(err)[:200]}") from None
         _need(isinstance(got, (list, tuple)) and len(got) == min(3, len(class_names))
                and all(len(pair) == 2 for pair in got),
                hint="return a list of 3 (class name, probability) pairs.")
@@ -77,3 +108,56 @@ def nb06_top3(top3: Callable[[Any], list[tuple[str, float]]], model: Any, class_
         _need(np.allclose([float(p) for _, p in got], probs[best], atol=1e-4),
                hint="the names are right but the probabilities are not the model's softmax outputs.")
     expect(True, hint="", success=f"top-3 predictions match the model on {len(files)} file(s).")
+
+
+def _bn_check_model() -> Any:
+    """A small model with BatchNorm at the top level and inside a nested 'backbone' model."""
+    import keras
+    from keras import layers
+
+    inner_in = keras.Input((8, 8, 3))
+    h = layers.Conv2D(4, 3, name="inner_conv")(inner_in)
+    h = layers.BatchNormalization(name="inner_bn")(h)
+    inner = keras.Model(inner_in, layers.ReLU()(h), name="backbone")
+    inp = keras.Input((8, 8, 3))
+    z = layers.BatchNormalization(name="outer_bn")(inner(inp))
+    out = layers.Dense(2, name="head")(layers.GlobalAveragePooling2D()(z))
+    return keras.Model(inp, out, name="bn_check")
+
+
+def nb06_freeze_batchnorm(fn: Callable[[Any], Any]) -> None:
+    """Exercise 3: ``fn(model)`` freezes every BatchNormalization layer (nested too), nothing else.
+
+    Example:
+        >>> import keras
+        >>> def freeze_all(m):
+        ...     m.trainable = False
+        >>> try:
+        ...     nb06_freeze_batchnorm(freeze_all)
+        ... except CheckFailed as e:
+        ...     print("other layers" in str(e))
+        True
+    """
+    import keras
+
+    answered(fn, "freeze_batchnorm")
+    _need(callable(fn), hint="freeze_batchnorm must be a function: def freeze_batchnorm(model): ...")
+    model = _bn_check_model()
+    with _quiet():
+        try:
+            fn(model)
+        except Exception as err:
+            raise CheckFailed(f"❌ Not yet: freeze_batchnorm raised {type(err).__name__}: {str(err)[:200]}") from None
+    inner = model.get_layer("backbone")
+    bns = [model.get_layer("outer_bn"), inner.get_layer("inner_bn")]
+    others = [inner, inner.get_layer("inner_conv"), model.get_layer("head")]
+    _need(all(not l.trainable for l in bns[:1]), hint="the BatchNormalization layer at the top of the model is "
+                                                        "still trainable: set layer.trainable = False on it.")
+    _need(not bns[1].trainable, hint="a BatchNormalization layer inside the nested model (the backbone) is still "
+                                     "trainable: look inside every layer that has its own .layers.")
+    _need(all(l.trainable for l in others), hint="other layers were frozen too (a Conv2D, the head or the whole "
+                                                 "backbone): only the BatchNormalization layers should change.")
+    n_bn_weights = sum(len(l.weights) for l in bns)
+    expect(len(model.non_trainable_weights) == n_bn_weights,
+           hint="the model's non-trainable weights should be exactly the BatchNorm layers' weights.",
+           success="every BatchNorm layer is frozen (nested ones too) and nothing else: recompile after this.")

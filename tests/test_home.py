@@ -126,3 +126,13 @@ def test_install_cell_is_short_and_readable():
     assert len(src.splitlines()) <= 10 and max(len(l) for l in src.splitlines()) <= 130
     assert home.is_install_cell(src) and src.startswith(home.INSTALL_MARKER)
     compile(src, "install-cell", "exec")
+
+
+def test_a_release_tag_matches_the_package_version():
+    import re as _re
+
+    import tl_helpers
+    if _re.fullmatch(r"v\d+(\.\d+)*", home.REF):
+        assert home.REF == f"v{tl_helpers.__version__}", (
+            f"the course home pins {home.REF} but tl_helpers is {tl_helpers.__version__}: after tagging, run "
+            f"`python3 -m tl_helpers.course retarget {home.REPO} --ref v{tl_helpers.__version__}`")

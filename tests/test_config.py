@@ -80,3 +80,24 @@ def test_mock_mode_shrinks_but_keeps_the_full_path(monkeypatch, tmp_path):
         assert d.x_train.shape[1:] == (160, 160, 3) and d.num_classes == 5
     finally:
         config.leave_mock()
+
+
+def test_under_nbgrader_the_grader_chooses_the_track(monkeypatch, tmp_path, capsys):
+    """A student's `profile = "lite"` / `seed = 3` in the parameters cell is ignored while nbgrader grades."""
+    monkeypatch.setenv("TL_RESULTS_DIR", str(tmp_path))
+    monkeypatch.delenv("TL_SEED", raising=False)
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    monkeypatch.setenv("TL_PROFILE", "smoke")
+    P = config.setup("lite", seed=3, notebook="t_grader")
+    out = capsys.readouterr().out
+    assert (P.name, P.seed) == ("smoke", 0)
+    assert "track chosen by the grader (TL_PROFILE=smoke)" in out and "seed 0" in out
+    monkeypatch.setenv("TL_SEED", "2")
+    assert config.setup("full", seed=3, notebook="t_grader", verbose=False).seed == 2
+    monkeypatch.delenv("TL_PROFILE")  # the instructor chose nothing: the grading default, said so
+    P = config.setup("lite", notebook="t_grader")
+    assert P.name == config.GRADING_TRACK == "smoke"
+    assert "TL_PROFILE not set: smoke, the grading default" in capsys.readouterr().out
+    monkeypatch.delenv("NBGRADER_EXECUTION")  # outside nbgrader the notebook's choice wins again
+    P = config.setup("smoke", seed=3, notebook="t_grader", verbose=False)
+    assert P.seed == 2 and not P.chosen_by and "grader" not in config.report(P)

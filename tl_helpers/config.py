@@ -8,7 +8,9 @@ Three tracks share every notebook:
 
 ``auto`` means ``full`` when a GPU is visible, else ``lite``. A notebook's tagged
 ``parameters`` cell (``profile = "auto"``) or the ``TL_PROFILE`` / ``TL_SEED``
-environment variables choose the track.
+environment variables choose the track. While nbgrader grades a submission (it sets
+``NBGRADER_EXECUTION`` in the kernel's environment) the grader chooses: ``TL_PROFILE``
+(default ``smoke``) and ``TL_SEED`` win over whatever the student's ``parameters`` cell says.
 
 Example:
     >>> P = get_profile("lite")
@@ -27,6 +29,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 TRACKS = ("full", "lite", "smoke")
+#: the track nbgrader grades on when the instructor's environment sets no ``TL_PROFILE``.
+GRADING_TRACK = "smoke"
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,8 @@ class Profile:
     #: tests only: TFDS mocked, random weights, smoke-sized (see :func:`mock_mode`).
     mock: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
+    #: set by :func:`setup` under nbgrader: who chose the track, for the report.
+    chosen_by: str = ""
 
     @property
     def dataset(self) -> str:
@@ -177,6 +183,33 @@ def get_profile(profile: str | None = "auto", seed: int | None = None) -> Profil
     return replace(PROFILES[resolve_track(profile)], seed=resolve_seed(seed))
 
 
+def grading() -> str:
+    """The nbgrader step executing this kernel (``"autograde"``, ``"validate"``), else ``""``.
+
+    nbgrader sets ``NBGRADER_EXECUTION`` in the environment of the kernels it starts.
+
+    Example:
+        >>> grading() if "NBGRADER_EXECUTION" not in os.environ else ""
+        ''
+    """
+    return os.environ.get("NBGRADER_EXECUTION", "").strip()
+
+
+def grader_track() -> tuple[str, str]:
+    """Under nbgrader: the track the grader chose (``TL_PROFILE``, else ``smoke``) and a note saying so.
+
+    Example:
+        >>> os.environ["TL_PROFILE"] = "smoke"
+        >>> grader_track()
+        ('smoke', 'track chosen by the grader (TL_PROFILE=smoke)')
+        >>> del os.environ["TL_PROFILE"]
+    """
+    env = os.environ.get("TL_PROFILE", "").strip()
+    if env:
+        return env, f"track chosen by the grader (TL_PROFILE={env})"
+    return GRADING_TRACK, f"track chosen by the grader (TL_PROFILE not set: {GRADING_TRACK}, the grading default)"
+
+
 def mock_mode() -> int:
     """``TL_MOCK_DATA=N`` (tests only): N examples per split from ``tfds.testing.mock_data``.
 
@@ -253,6 +286,8 @@ def report(P: Profile) -> str:
               f"track       {P.name}: {P.dataset} + {P.backbone} at {P.image_size} px, "
               f"{P.epochs} epochs, batch {P.batch_size}, seed {P.seed}"
               + (" [MOCK DATA, random weights: a test run]" if P.mock else "")]
+    if P.chosen_by:
+        lines.append(f"            {P.chosen_by}")
     return "\n".join(lines)
 
 
@@ -262,7 +297,10 @@ def setup(profile: str | None = "auto", seed: int | None = None, notebook: str |
 
     ``notebook`` names the notebook whose numbers :func:`tl_helpers.results.record`
     will store. On a GPU, memory growth and mixed precision are switched on; on a
-    CPU, neither.
+    CPU, neither. While nbgrader grades (``NBGRADER_EXECUTION`` is set), ``profile``
+    and ``seed`` - the student's ``parameters`` cell - are ignored: the grader's
+    ``TL_PROFILE`` (default ``smoke``) and ``TL_SEED`` (default 0) decide, and the
+    report says so.
 
     Example:
         >>> P = setup("smoke", seed=0, notebook="doc", verbose=False)
@@ -273,7 +311,10 @@ def setup(profile: str | None = "auto", seed: int | None = None, notebook: str |
 
     from . import results
 
-    P = get_profile(profile, seed)
+    chosen_by = ""
+    if grading():
+        (profile, chosen_by), seed = grader_track(), None
+    P = replace(get_profile(profile, seed), chosen_by=chosen_by)
     keras.utils.set_random_seed(P.seed)
     gpu = gpu_available()
     mixed = _configure_gpu(use_mixed_precision=gpu) if gpu else False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 import shutil
 import subprocess
 import sys
@@ -208,3 +209,33 @@ def test_identical_to_nbgrader_generate_assignment(tmp_path):
         mine = nbformat.read(path, as_version=4)
         assert [(c.cell_type, c.source, c.metadata) for c in mine.cells] == \
                [(c.cell_type, c.source, c.metadata) for c in theirs.cells], path.name
+
+
+def test_jupytext_round_trip_keeps_every_notebook_byte_for_byte(tmp_path):
+    """The README's editing workflow: `jupytext --to py:percent`, edit, `jupytext --update --to ipynb`."""
+    pytest.importorskip("jupytext")
+    sources = course.notebooks()
+    if not sources:
+        pytest.skip("no course notebooks yet")
+    for src in sources:
+        shutil.copy(src, tmp_path / src.name)
+    names = [src.name for src in sources]
+
+    def jupytext(*args: str) -> None:
+        run = subprocess.run([sys.executable, "-m", "jupytext", "-q", *args], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=300)
+        assert run.returncode == 0, run.stderr[-2000:]
+
+    jupytext("--to", "py:percent", *names)
+    first = tmp_path / sources[0].with_suffix(".py").name
+    text = first.read_text()
+    assert '# %% tags=["parameters"]' in text and '# %% nbgrader={"grade": false' in text  # visible, editable
+    first.write_text(text.replace("# ## Learning objectives", "# ## Learning objectives (edited)", 1))
+    jupytext("--update", "--to", "ipynb", *[Path(n).with_suffix(".py").name for n in names])
+    for src in sources[1:]:
+        assert (tmp_path / src.name).read_bytes() == src.read_bytes(), f"{src.name} changed in a round trip"
+    edited = nbformat.read(tmp_path / sources[0].name, as_version=4)
+    original = nbformat.read(sources[0], as_version=4)
+    assert "## Learning objectives (edited)" in "\n".join(c.source for c in edited.cells)
+    assert edited.metadata == original.metadata
+    assert [(c.get("id"), c.metadata) for c in edited.cells] == [(c.get("id"), c.metadata) for c in original.cells]

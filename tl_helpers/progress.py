@@ -24,16 +24,17 @@ class EpochLine(keras.callbacks.Callback):
     """Print ``label epoch e/E: loss ..., accuracy ..., val_... (seconds)`` every ``every`` epochs.
 
     The last epoch is always printed. Pass it with ``verbose=0``:
-    ``model.fit(..., verbose=0, callbacks=[EpochLine("head")])``.
+    ``model.fit(..., verbose=0, callbacks=[EpochLine("head")])``. ``keys`` limits the line
+    to those logs (e.g. ``("label_accuracy", "domain_accuracy")`` for a two-output model).
 
     Example:
         >>> EpochLine("x", every=5).every
         5
     """
 
-    def __init__(self, label: str = "", every: int = 1) -> None:
+    def __init__(self, label: str = "", every: int = 1, keys: tuple[str, ...] | None = None) -> None:
         super().__init__()
-        self.label, self.every = label, max(1, int(every))
+        self.label, self.every, self.keys = label, max(1, int(every)), keys
         self._t0 = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
@@ -44,6 +45,6 @@ class EpochLine(keras.callbacks.Callback):
         if (epoch + 1) % self.every and epoch + 1 != total:
             return
         items = ", ".join(f"{k} {float(v):.4f}" for k, v in (logs or {}).items()
-                          if k not in ("learning_rate",))
+                          if k not in ("learning_rate",) and (self.keys is None or k in self.keys))
         prefix = f"{self.label} " if self.label else ""
         print(f"{prefix}epoch {epoch + 1}/{total}: {items} ({time.perf_counter() - self._t0:.1f}s)")

@@ -37,6 +37,7 @@ import contextlib
 import json
 import logging
 import math
+import re
 import os
 import sys
 import time
@@ -324,7 +325,8 @@ def retarget(repo: str, ref: str | None = None, root: Path | None = None) -> lis
     ``*.md`` files and notebook markdown, each notebook's install cell (its first code
     cell; inserted when missing) from :func:`tl_helpers.home.install_cell_source`,
     ``tl_helpers/home.py``'s ``REPO``/``REF`` and ``pyproject.toml``'s ``[project.urls]``.
-    ``ref`` defaults to the current :data:`tl_helpers.home.REF`.
+    ``ref`` defaults to the current one. Plain ``https://github.com/...`` links are rewritten
+    only when they name the current home (links to other projects stay).
 
     Example:
         >>> retarget  # doctest: +ELLIPSIS
@@ -333,8 +335,14 @@ def retarget(repo: str, ref: str | None = None, root: Path | None = None) -> lis
     import nbformat
 
     repo = home.check_repo(repo)
-    ref = home.check_ref(ref or home.REF)
     root = Path(root or home.ROOT)
+    module = root / "tl_helpers" / "home.py"
+    old_repo, old_ref = home.REPO, home.REF  # the home being replaced: the root's own, when it has one
+    if module.is_file():
+        text = module.read_text(encoding="utf-8")
+        found = dict(re.findall(r'^(REPO|REF) = "([^"]*)"', text, re.M))
+        old_repo, old_ref = found.get("REPO", old_repo), found.get("REF", old_ref)
+    ref = home.check_ref(ref or old_ref)
     changed: list[Path] = []
 
     def write(path: Path, old: str, new: str) -> None:
@@ -344,13 +352,13 @@ def retarget(repo: str, ref: str | None = None, root: Path | None = None) -> lis
 
     for path in sorted({*root.glob("*.md"), *root.glob("*/*.md")}):
         text = path.read_text(encoding="utf-8")
-        write(path, text, home.rewrite_links(text, repo, ref))
+        write(path, text, home.rewrite_links(text, repo, ref, old_repo))
     for path in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         before = nbformat.writes(nb)
         for cell in nb.cells:
             if cell.cell_type == "markdown":
-                cell.source = home.rewrite_links(cell.source, repo, ref)
+                cell.source = home.rewrite_links(cell.source, repo, ref, old_repo)
         if nb.cells and nb.cells[0].cell_type == "markdown" and "colab.research.google.com" not in nb.cells[0].source:
             title, _, rest = nb.cells[0].source.partition("\n")
             nb.cells[0].source = f"{title}\n\n{home.colab_badge(path.name, repo, ref)}\n{rest}"
@@ -368,7 +376,6 @@ def retarget(repo: str, ref: str | None = None, root: Path | None = None) -> lis
         if nbformat.writes(nb) != before:
             nbformat.write(nb, path)
             changed.append(path)
-    module = root / "tl_helpers" / "home.py"
     if module.is_file():
         text = module.read_text(encoding="utf-8")
         write(module, text, home.set_home_in_source(text, repo, ref))
@@ -422,7 +429,10 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as err:
             raise SystemExit(str(err)) from None
         root = Path(a.root or home.ROOT).resolve()
-        print(f"course home: {a.repo} @ {a.ref or home.REF}; {len(changed)} file(s) changed"
+        module = root / "tl_helpers" / "home.py"
+        ref = (re.search(r'^REF = "([^"]*)"', module.read_text(), re.M).group(1) if module.is_file()
+               else a.ref or home.REF)
+        print(f"course home: {a.repo} @ {ref}; {len(changed)} file(s) changed"
               + "".join(f"\n  {p.resolve().relative_to(root)}" for p in changed))
         return 0
     if a.cmd == "student":

@@ -50,6 +50,9 @@ LINK_PATTERNS = {
                          rf"/(?P<name>{_SEG})/blob/(?P<ref>{_SEG})/(?P<path>notebooks/{_SEG}\.ipynb)"),
     "codespaces": re.compile(rf"https://codespaces\.new/(?P<owner>{_SEG})/(?P<name>{_SEG}?)\?ref=(?P<ref>{_SEG})"),
     "pip": re.compile(rf"git\+https://github\.com/(?P<owner>{_SEG})/(?P<name>{_SEG}?)(?:\.git)?@(?P<ref>{_SEG})"),
+    # any other link to a repository (clone instructions, issues): no ref; only the home's own are rewritten
+    "github": re.compile(rf"(?<!git\+)(?<!src=)https://github\.com/(?P<owner>{_SEG})/"
+                         r"(?P<name>[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*?)(?:\.git)?(?![A-Za-z0-9_\-]|\.[A-Za-z0-9_\-])"),
 }
 
 
@@ -169,23 +172,34 @@ def find_links(text: str) -> list[Link]:
     for kind, pattern in LINK_PATTERNS.items():
         for m in pattern.finditer(text):
             d = m.groupdict()
-            found.append(Link(kind, f"{d['owner']}/{d['name']}", d["ref"], d.get("path") or ""))
+            found.append(Link(kind, f"{d['owner']}/{d['name']}", d.get("ref") or "", d.get("path") or ""))
     return found
 
 
-def rewrite_links(text: str, repo: str, ref: str) -> str:
+def rewrite_links(text: str, repo: str, ref: str, old_repo: str | None = None) -> str:
     """``text`` with every course link pointing at ``repo`` and ``ref`` (notebook paths kept).
+
+    Badges and ``git+`` links are course links whatever repository they name; a plain
+    ``https://github.com/...`` link is rewritten only when it names ``old_repo`` (default:
+    :data:`REPO`), so links to other projects stay.
 
     Example:
         >>> rewrite_links("[x](https://colab.research.google.com/github/a/b/blob/main/notebooks/n.ipynb)", "c/d", "v9")
         '[x](https://colab.research.google.com/github/c/d/blob/v9/notebooks/n.ipynb)'
+        >>> rewrite_links("https://github.com/a/b and https://github.com/keras-team/keras", "c/d", "v9", "a/b")
+        'https://github.com/c/d and https://github.com/keras-team/keras'
     """
     owner, name = check_repo(repo).split("/")
+    old_repo = old_repo or REPO
 
     def sub(m: re.Match) -> str:
         start, end = m.span()
+        if "ref" not in m.re.groupindex and f"{m.group('owner')}/{m.group('name')}" != old_repo:
+            return m.group(0)
         out, last = [], start
         for group, value in (("owner", owner), ("name", name), ("ref", ref)):
+            if group not in m.re.groupindex:
+                continue
             s, e = m.span(group)
             out += [m.string[last:s], value]
             last = e
@@ -279,6 +293,8 @@ def link_problems(root: Path | None = None, repo: str | None = None, ref: str | 
 
     def check_text(where: str, text: str) -> None:
         for link in find_links(text):
+            if link.kind == "github":  # links to other projects are fine
+                continue
             if (link.repo, link.ref) != (repo, ref):
                 problems.append(f"{where}: {link.kind} link to {link.repo}@{link.ref}, the home is {repo}@{ref}")
             if link.path and not (root / link.path).is_file():

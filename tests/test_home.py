@@ -13,6 +13,7 @@ import pytest
 from tl_helpers import course, home
 
 ROOT = home.ROOT
+FORK = "someone/fork" if home.REPO != "someone/fork" else "someone/other-fork"  # a home that is not the current one
 
 
 def test_every_link_agrees_with_the_home():
@@ -51,29 +52,29 @@ def test_retarget_rewrites_every_badge_and_install_cell(course_copy, capsys):
     def other_projects():
         texts = [p.read_text() for p in [root / "README.md", *(root / "notebooks").glob("*.ipynb")]]
         return sorted(l.repo for t in texts for l in home.find_links(t)
-                      if l.kind == "github" and l.repo not in (home.REPO, "someone/fork"))
+                      if l.kind == "github" and l.repo not in (home.REPO, FORK))
     others = other_projects()
 
-    assert course.main(["retarget", "someone/fork", "--ref", "main", "--root", str(root)]) == 0
-    assert "someone/fork @ main" in capsys.readouterr().out
-    assert home.link_problems(root, "someone/fork", "main") == []
+    assert course.main(["retarget", FORK, "--ref", "main", "--root", str(root)]) == 0
+    assert f"{FORK} @ main" in capsys.readouterr().out
+    assert home.link_problems(root, FORK, "main") == []
     assert other_projects() == others  # links to other projects (keras-team/keras#20285) stay
     text = (root / "tl_helpers" / "home.py").read_text()
-    assert 'REPO = "someone/fork"' in text and 'REF = "main"' in text
-    assert 'Homepage = "https://github.com/someone/fork"' in (root / "pyproject.toml").read_text()
+    assert f'REPO = "{FORK}"' in text and 'REF = "main"' in text
+    assert f'Homepage = "https://github.com/{FORK}"' in (root / "pyproject.toml").read_text()
     readme = (root / "README.md").read_text()
-    assert home.REPO not in readme and readme.count("someone/fork") >= 7
+    assert home.REPO not in readme and readme.count(FORK) >= 7
     # only the links changed: same text once the home's name is put back
     assert len(readme.splitlines()) == len(readme_before.splitlines())
     for path in (root / "notebooks").glob("*.ipynb"):
         nb = nbformat.read(path, as_version=4)
         first_code = next(c for c in nb.cells if c.cell_type == "code")
-        assert first_code.source == home.install_cell_source("someone/fork", "main"), path.name
-        assert home.colab_url(path.name, "someone/fork", "main") in nb.cells[0].source
+        assert first_code.source == home.install_cell_source(FORK, "main"), path.name
+        assert home.colab_url(path.name, FORK, "main") in nb.cells[0].source
         assert sum(home.is_install_cell(c.source) for c in nb.cells if c.cell_type == "code") == 1
         nbformat.validate(nb)
     # idempotent, and the original home comes back
-    assert course.retarget("someone/fork", "main", root) == []
+    assert course.retarget(FORK, "main", root) == []
     course.retarget(home.REPO, home.REF, root)
     assert home.link_problems(root) == []
     assert (root / "tl_helpers" / "home.py").read_text() == (ROOT / "tl_helpers" / "home.py").read_text()

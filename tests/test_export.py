@@ -88,3 +88,17 @@ def test_roundtrip_under_mixed_precision(tmp_path: Path) -> None:
     assert reloaded.layers[-1].compute_dtype == "float32" and reloaded.layers[2].compute_dtype == "float16"
     x = np.random.default_rng(3).uniform(0, 255, (4, 10, 10, 3)).astype("float32")
     assert export.predictions_match(model.predict(x, verbose=0), reloaded.predict(x, verbose=0))
+
+
+def test_quiet_tf_logs_hides_info_and_restores_the_level(caplog) -> None:
+    import logging
+
+    logger = logging.getLogger("tensorflow")
+    before = logger.level
+    with caplog.at_level(logging.INFO, logger="tensorflow"):
+        with export.quiet_tf_logs():
+            logger.info("Assets written to: /some/machine/path")
+        assert "machine/path" not in caplog.text
+        logger.warning("visible again")
+        assert "visible again" in caplog.text
+    assert logger.level == before

@@ -21,10 +21,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import zipfile
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import keras
 import numpy as np
@@ -114,6 +116,24 @@ def predict_file(model: keras.Model, path: str | Path, class_names: Sequence[str
     probs = keras.ops.convert_to_numpy(model(img, training=False))[0]  # one image: no predict() tracing
     k = int(probs.argmax())
     return class_names[k], float(probs[k]), probs
+
+
+@contextlib.contextmanager
+def quiet_tf_logs(level: int = logging.ERROR) -> Iterator[None]:
+    """Silence TensorFlow's Python logger inside the block (e.g. ``model.export``'s "Assets written to
+    <full path>" lines, which would print a machine path into a notebook).
+
+    Example:
+        >>> with quiet_tf_logs():
+        ...     logging.getLogger("tensorflow").info("hidden")
+    """
+    logger = logging.getLogger("tensorflow")
+    old = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(old)
 
 
 def predictions_match(a: np.ndarray, b: np.ndarray, atol: float = 1e-5) -> bool:

@@ -1,5 +1,6 @@
 import time
 
+import keras
 import numpy as np
 import pytest
 
@@ -53,3 +54,16 @@ def test_real_imagenet_weights_load_when_cached():
     rand = backbones.build_backbone("mobilenet_025", 96, weights=None)
     w0, r0 = base.get_weights()[0], rand.get_weights()[0]
     assert w0.shape == r0.shape and not np.allclose(w0, r0)
+
+
+def test_notebook_01_keras_call_and_the_helper_agree():
+    """Notebook 01 builds the lite backbone with plain keras.applications; later notebooks use the helper."""
+    keras.utils.set_random_seed(0)
+    direct = keras.applications.MobileNet(alpha=0.25, include_top=False, weights=None, pooling="avg",
+                                          input_shape=(96, 96, 3))
+    helper = backbones.build_backbone("mobilenet_025", 96, weights=None, pooling="avg")
+    assert direct.output_shape == helper.output_shape == (None, 256)
+    assert direct.count_params() == helper.count_params()
+    assert [type(l).__name__ for l in direct.layers] == [type(l).__name__ for l in helper.layers]
+    assert backbones.preprocess_for("mobilenet_025") is keras.applications.mobilenet.preprocess_input
+    assert backbones.preprocess_for("mobilenet_v2") is keras.applications.mobilenet_v2.preprocess_input

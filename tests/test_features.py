@@ -38,7 +38,7 @@ def test_cached_features_memory_then_disk(tmp_path, monkeypatch):
     base = tiny_base()
     x = np.random.default_rng(0).integers(0, 255, (6, 5, 5), dtype="uint8")
     f1 = features.cached_features(base, x, P, "random", identity, directory=tmp_path, verbose=False)
-    files = list((tmp_path / "features").glob("*.npy"))
+    files = list(tmp_path.glob("*.npy"))
     assert f1.shape == (6, 4) and len(files) == 1
     assert "toy-tiny-8px-random-smoke" in files[0].name
 
@@ -58,7 +58,20 @@ def test_cache_key_changes_with_images_and_weights(tmp_path):
     features.cached_features(tiny_base(seed=0), x, P, None, identity, directory=tmp_path, verbose=False)
     features.cached_features(tiny_base(seed=0), x[:2], P, None, identity, directory=tmp_path, verbose=False)
     features.cached_features(tiny_base(seed=1), x, P, None, identity, directory=tmp_path, verbose=False)
-    assert len(list((tmp_path / "features").glob("*.npy"))) == 3
+    assert len(list(tmp_path.glob("*.npy"))) == 3
+
+
+def test_cache_lives_in_the_course_cache_not_the_checkout(tmp_path, monkeypatch, capsys):
+    """Issue 16: nothing is written beside the notebooks, and no machine path is printed."""
+    monkeypatch.setenv("TL_CACHE_DIR", str(tmp_path / "course-cache"))
+    assert features.cache_dir() == tmp_path / "course-cache" / "features"
+    x = np.zeros((3, 5, 5), "uint8")
+    features.cached_features(tiny_base(), x, P, None, identity)
+    features.clear_memory_cache()
+    features.cached_features(tiny_base(), x, P, None, identity)
+    assert len(list((tmp_path / "course-cache" / "features").glob("*.npy"))) == 1
+    out = capsys.readouterr().out
+    assert "extracted" in out and "disk cache" in out and str(tmp_path) not in out
 
 
 def test_extract_features_matches_direct_call():

@@ -3,8 +3,9 @@
 A frozen backbone maps every image to the same vector on every epoch, so the
 vectors ("embeddings", "features") can be computed once and a head trained on
 them directly. :func:`cached_features` does that with two caches: one in memory
-(for this kernel) and one on disk under ``data/cache/features/`` (or
-``$TL_CACHE_DIR``), keyed by backbone, track, image size, dataset, the weights'
+(for this kernel) and one on disk in the course's cache folder
+(``paths.cache_dir("features")``: ``$TL_CACHE_DIR`` or the per-user cache, never
+the checkout), keyed by backbone, track, image size, dataset, the weights'
 label *and* fingerprint, and a hash of the exact images, so a re-run skips the
 work and a changed input never reads a stale file.
 
@@ -26,7 +27,8 @@ from typing import Any, Callable, Iterable, Sequence
 import keras
 import numpy as np
 
-from .data import REPO_DATA, make_dataset, per_class_indices
+from .data import make_dataset, per_class_indices
+from .paths import cache_dir as _course_cache_dir
 
 _memory: dict[str, np.ndarray] = {}
 
@@ -65,13 +67,18 @@ def weights_fingerprint(model: keras.Model) -> str:
 
 
 def cache_dir() -> Path:
-    """Where feature files go: ``$TL_CACHE_DIR`` or the repository's ``data/cache`` (git-ignored).
+    """Where feature files go: ``features/`` in the course cache (:func:`tl_helpers.paths.cache_dir`).
+
+    That is ``$TL_CACHE_DIR/features`` or the per-user cache folder, never the
+    checkout, so grading a read-only copy of the course writes nothing beside it.
 
     Example:
-        >>> cache_dir().name in ("cache", os.path.basename(os.environ.get("TL_CACHE_DIR", "cache")))
+        >>> import tempfile
+        >>> os.environ["TL_CACHE_DIR"] = tempfile.mkdtemp()
+        >>> cache_dir() == Path(os.environ["TL_CACHE_DIR"]) / "features"
         True
     """
-    return Path(os.environ.get("TL_CACHE_DIR") or REPO_DATA / "cache")
+    return _course_cache_dir("features")
 
 
 def feature_key(backbone: str, track: str, image_size: int, dataset: str, weights: str | None,
@@ -122,7 +129,8 @@ def cached_features(base: keras.Model, images: np.ndarray, P: Any, weights: str 
     The key holds ``P.backbone``, ``P.name``, ``P.image_size``, ``P.dataset``,
     ``weights`` (a label such as ``"imagenet"`` or ``None``), a fingerprint of the
     base's actual weights and a hash of ``images`` (so any subset gets its own
-    entry). ``preprocess`` defaults to the backbone's ``preprocess_input``.
+    entry). ``preprocess`` defaults to the backbone's ``preprocess_input``. Files go
+    to ``directory`` (default :func:`cache_dir`); the printed lines name no path.
 
     Example:
         >>> from tl_helpers.config import get_profile
@@ -143,13 +151,13 @@ def cached_features(base: keras.Model, images: np.ndarray, P: Any, weights: str 
                       weights_fingerprint(base), fingerprint(images, f"{getattr(preprocess, '__module__', '')}.{getattr(preprocess, '__qualname__', '')}"))
     if key in _memory:
         if verbose:
-            print(f"features: {len(images)} images from memory ({key})")
+            print(f"features: {len(images)} images from memory")
         return _memory[key]
-    path = (directory or cache_dir()) / "features" / f"{key}.npy"
+    path = Path(directory or cache_dir()) / f"{key}.npy"
     if path.is_file():
         feats = np.load(path)
         if verbose:
-            print(f"features: {len(images)} images from disk ({path})")
+            print(f"features: {len(images)} images from the disk cache")
     else:
         start = time.perf_counter()
         feats = extract_features(base, images, P.image_size, preprocess, batch_size)
@@ -158,8 +166,7 @@ def cached_features(base: keras.Model, images: np.ndarray, P: Any, weights: str 
         np.save(tmp, feats)
         os.replace(tmp, path)  # atomic: a killed run never leaves half a file
         if verbose:
-            print(f"features: {len(images)} images extracted in {time.perf_counter() - start:.1f} s "
-                  f"-> {path}")
+            print(f"features: {len(images)} images extracted in {time.perf_counter() - start:.1f} s (now cached)")
     _memory[key] = feats
     return feats
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import keras
+import nbformat
 import numpy as np
 import pytest
 
@@ -43,6 +47,17 @@ def test_split_rejects_unknown_layer_and_skip_connection(mobilenet):
     out = L.Add(name="add")([L.Dense(8, name="c")(g), h])   # a skip connection from "a" jumps over the cut
     with pytest.raises(ValueError, match="skip connection"):
         training.split_at(keras.Model(inp, out), "c")
+
+
+def test_cached_activations_default_folder_is_the_course_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TL_CACHE_DIR", str(tmp_path / "cache"))
+    checkout = Path(training.__file__).resolve().parents[1]
+    before = sorted(checkout.rglob("act_*.npy"))
+    x = np.random.default_rng(0).integers(0, 255, (3, 28, 28)).astype("uint8")
+    mean = keras.Sequential([keras.Input((8, 8, 3)), L.GlobalAveragePooling2D()])
+    training.cached_activations(mean, x, 8, tag="default")
+    assert len(list((tmp_path / "cache" / "activations").glob("act_*.npy"))) == 1
+    assert sorted(checkout.rglob("act_*.npy")) == before          # nothing written into the checkout
 
 
 def test_cached_activations_uses_disk_cache(tmp_path):
@@ -163,32 +178,48 @@ def test_small_cnn_learns_and_table_formats():
     assert text.splitlines()[1].split() == ["a", "0.500", "-"]
 
 
-# ---------------------------------------------------------------- notebook 02's exercise checks
-def test_nb02_checks_pass_right_answers_and_fail_wrong_ones(mobilenet):
-    from tl_helpers.checks import CheckFailed, nb02
+# ---------------------------------------------------------------- the notebook's in-cell mechanics agree
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "02_fine_tuning.ipynb"
 
-    _, top = training.split_at(mobilenet, "conv_pad_12")
-    head = keras.Sequential([L.Dense(3, name="ex_head")])
-    inputs = keras.Input(top.input_shape[1:])
-    model = keras.Model(inputs, head(top(inputs, training=False)))
-    x = np.random.default_rng(0).random((4, *top.input_shape[1:])).astype("float32") * 3
-    training.unfreeze_from(top, "conv_pad_12", freeze_batchnorm=False)
-    w0 = model.get_weights()
-    with pytest.raises(CheckFailed, match="moving statistics"):
-        nb02.nb02_bn_inference(model, x)
-    assert all(np.array_equal(a, b) for a, b in zip(w0, model.get_weights()))   # the check restored them
-    training.unfreeze_from(top, "conv_pad_12", freeze_batchnorm=True)
-    nb02.nb02_bn_inference(model, x)
-    training.unfreeze_from(top, None)
-    with pytest.raises(CheckFailed, match="trainable"):
-        nb02.nb02_bn_inference(model, x)
 
-    start = [layer.name for layer in top.layers].index("conv_dw_13")
-    right = training.DiscriminativeAdam(1e-3, multipliers=training.layer_multipliers(top.layers[start:], 0.1)
-                                        | training.layer_multipliers(top.layers[:start], 0.01))
-    nb02.nb02_discriminative(right, top, "conv_dw_13", head)
-    wrong = training.DiscriminativeAdam(1e-3, multipliers=training.layer_multipliers(top.layers, 0.1))
-    with pytest.raises(CheckFailed):
-        nb02.nb02_discriminative(wrong, top, "conv_dw_13", head)
-    with pytest.raises(CheckFailed):
-        nb02.nb02_discriminative(None, top, "conv_dw_13", head)
+def notebook_definition(name: str):
+    """The function or class ``name`` as notebook 02 defines it in a cell (executed alone, with keras/np)."""
+    for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
+        if cell.cell_type != "code" or name not in cell.source:
+            continue
+        tree = ast.parse(cell.source)
+        nodes = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == name]
+        if nodes:
+            namespace = {"keras": keras, "np": np}
+            exec(compile(ast.Module(body=nodes, type_ignores=[]), str(NOTEBOOK), "exec"), namespace)
+            return namespace[name]
+    raise AssertionError(f"notebook 02 defines no {name!r} in a code cell")
+
+
+def test_notebook_unfreeze_loop_matches_unfreeze_from(mobilenet):
+    unfreeze = notebook_definition("unfreeze")
+    _, top = training.split_at(mobilenet, "conv_dw_7")
+    for first, freeze_bn in (("conv_dw_7", True), ("conv_pad_12", True), ("conv_dw_13", False)):
+        n_cell = unfreeze(top, first, freeze_bn=freeze_bn)
+        flags_cell = [layer.trainable for layer in top.layers]
+        n_helper = training.unfreeze_from(top, first, freeze_batchnorm=freeze_bn)
+        assert flags_cell == [layer.trainable for layer in top.layers]
+        assert n_cell == n_helper == training.count_params(top.trainable_weights) > 0
+    unfreeze(top, "conv_dw_7")
+    assert not any(l.trainable for l in top.layers if isinstance(l, L.BatchNormalization))   # BN stays frozen
+    assert top.get_layer("conv_pw_13").trainable and not top.get_layer("conv_pw_13_bn").trainable
+
+
+def test_notebook_layerwise_adam_matches_discriminative_adam():
+    layerwise_adam = notebook_definition("LayerwiseAdam")
+    rng = np.random.default_rng(2)
+    x, y = rng.random((8, 3)).astype("float32"), rng.random((8, 2)).astype("float32")
+    helper = _one_step(two_layer_model(), training.DiscriminativeAdam(0.01, multipliers={"base": 0.1}), x, y)
+    model = two_layer_model()
+    factors = {v.path: 0.1 for v in model.get_layer("base").weights}
+    cell = _one_step(model, layerwise_adam(0.01, factors), x, y)
+    plain = _one_step(two_layer_model(), keras.optimizers.Adam(0.01), x, y)
+    for path in helper:
+        np.testing.assert_allclose(cell[path], helper[path], rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(cell["base/kernel"], 0.1 * plain["base/kernel"], rtol=1e-3, atol=1e-9)
+    np.testing.assert_allclose(cell["head/kernel"], plain["head/kernel"], rtol=1e-5, atol=1e-9)

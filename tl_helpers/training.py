@@ -3,11 +3,13 @@
 * :func:`split_at` cuts a backbone into a frozen ``bottom`` and a trainable ``top``
   that SHARE the backbone's layers (training the top updates the backbone).
 * :func:`cached_activations` runs the frozen bottom once over the images (in
-  memory, and on disk under ``data/cache/``), so top-block fine-tuning trains on
-  small activation maps instead of pixels.
-* :func:`unfreeze_from` freezes everything before a layer and unfreezes the rest.
+  memory, and on disk under ``paths.cache_dir("activations")``, never the checkout),
+  so top-block fine-tuning trains on small activation maps instead of pixels.
+* :func:`unfreeze_from` freezes everything before a layer and unfreezes the rest,
+  BatchNorm kept frozen (notebook 02 writes the same loop in a cell; a test keeps them equal).
 * :class:`DiscriminativeAdam` / :class:`DiscriminativeSGD`: one optimizer, a
-  learning-rate multiplier per layer (Keras 3 has no parameter groups).
+  learning-rate multiplier per layer (Keras 3 has no parameter groups); the reusable
+  version of notebook 02's in-cell ``LayerwiseAdam`` (a test keeps their updates equal).
 * :func:`snapshot` / :func:`join_histories` / :func:`weight_drift`: restore a
   starting point, plot two training phases on one axis, measure how far weights moved.
 
@@ -30,7 +32,7 @@ from typing import Any, Callable, Sequence
 import keras
 import numpy as np
 
-CACHE_DIR = Path(__file__).resolve().parents[1] / "data" / "cache"
+from . import paths
 
 #: per backbone: the first layer of its last two stages (stride 16 and 32), of its last stage, of its last block.
 TOP_BLOCKS = {
@@ -86,8 +88,9 @@ def cached_activations(model: keras.Model, images: np.ndarray, image_size: int,
     """Run a frozen ``model`` once over uint8 ``images``; return the activations as float32.
 
     With ``tag`` (a name for the model and its weights, e.g. ``"mobilenet_025/imagenet/conv_pad_12"``)
-    the result is also stored in ``data/cache/`` under a key made of the tag, the
-    image size and the images' bytes, and read back on the next run.
+    the result is also stored in ``paths.cache_dir("activations")`` (``$TL_CACHE_DIR`` or the
+    per-user cache, never the checkout) under a key made of the tag, the image size and the
+    images' bytes, and read back on the next run. ``cache_dir`` overrides the folder.
 
     Example:
         >>> import keras, numpy as np
@@ -99,7 +102,7 @@ def cached_activations(model: keras.Model, images: np.ndarray, image_size: int,
 
     path = None
     if tag is not None:
-        folder = Path(cache_dir) if cache_dir is not None else CACHE_DIR
+        folder = Path(cache_dir) if cache_dir is not None else paths.cache_dir("activations")
         path = folder / f"act_{_key(tag, image_size, images.shape, images)}.npy"
         if path.is_file():
             return np.load(path)

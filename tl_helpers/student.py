@@ -8,11 +8,8 @@ nbgrader so it cannot drift. Only ``SaveCells`` is left out: it writes nbgrader'
 gradebook database, which a plain copy has no use for. nbgrader is in the
 ``grading`` extra: ``pip install -e ".[grading]"``.
 
-Two small pieces are ours, each for a measured reason:
-
-* errors name the notebook and the cell (nbgrader 0.9.6 says only "no end solution
-  statement found", without saying where);
-* each copy is verified to hold no solution marker and no output.
+One small piece is ours, for a measured reason: errors name the notebook and the
+cell (nbgrader 0.9.6 says only "no end solution statement found", without saying where).
 
 Example:
     >>> import nbformat
@@ -38,8 +35,6 @@ import nbformat
 
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 TEXT_STUB = "YOUR ANSWER HERE"
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN MARK SCHEME", "END MARK SCHEME",
-           "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 #: GenerateAssignment steps a plain copy skips (SaveCells needs nbgrader's gradebook database).
 SKIPPED_STEPS = ("SaveCells",)
@@ -158,26 +153,7 @@ def make_student_notebook(nb: nbformat.NotebookNode, name: str = "notebook") -> 
             why = f"{err}" + (f" ({getattr(cause, 'message', cause)})" if cause is not None else "")
             raise StudentCopyError(f"{name}{_failing_cell(step, before)}: nbgrader's "
                                    f"{type(step).__name__} refused it: {why}") from None
-    verify_student_notebook(out, name)
     return out
-
-
-def verify_student_notebook(nb: nbformat.NotebookNode, name: str = "notebook") -> None:
-    """Raise :class:`StudentCopyError` if a student copy still holds a solution marker or an output.
-
-    Example:
-        >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("### BEGIN SOLUTION")])
-        >>> verify_student_notebook(nb, "x.ipynb")
-        Traceback (most recent call last):
-        ...
-        tl_helpers.student.StudentCopyError: x.ipynb, cell 0: still contains 'BEGIN SOLUTION'
-    """
-    for i, cell in enumerate(nb.cells):
-        hit = next((m for m in MARKERS if m in cell.source), None)
-        if hit:
-            raise StudentCopyError(f"{name}, cell {i}: still contains {hit!r}")
-        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
-            raise StudentCopyError(f"{name}, cell {i}: still has outputs; clear them.")
 
 
 def make_student_copies(src_dir: Path | str, out_dir: Path | str) -> list[Path]:

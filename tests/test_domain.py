@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -116,7 +118,7 @@ def _encoder_kernel_after_dann(lam: float) -> np.ndarray:
     model = keras.Model(inputs, [label, dom])
     model.compile(keras.optimizers.Adam(0.01),
                   loss={"label": "sparse_categorical_crossentropy", "domain": "binary_crossentropy"})
-    batches = domain.balanced_batches(x_s, y_s, x_t, 64, steps=8, seed=0)
+    batches = domain.balanced_batches(x_s, y_s, x_t, 64, seed=0)
     model.fit(batches, steps_per_epoch=8, epochs=30, shuffle=False, verbose=0)
     return autodiff.to_numpy(encoder.kernel).ravel()
 
@@ -131,17 +133,26 @@ def test_dann_toy_suppresses_the_domain_flag_with_lambda_1_and_keeps_it_with_lam
 # ------------------------------------------------------------------ balanced batches, AdaBN, metric
 def test_balanced_batches_layout_and_masking():
     xs, ys, xt = np.zeros((10, 2)), np.arange(10) % 3, np.ones((7, 2))
-    gen = domain.balanced_batches(xs, ys, xt, batch_size=6, steps=3, seed=0)
-    for _ in range(5):  # crosses an epoch boundary
+    gen = domain.balanced_batches(xs, ys, xt, batch_size=6, seed=0)
+    for _ in range(5):  # crosses a pass boundary (7 target rows: 2 batches per pass)
         x, (y, dom), (w, wd) = next(gen)
         assert x.shape == (6, 2)
         np.testing.assert_array_equal(x[:3], 0), np.testing.assert_array_equal(x[3:], 1)
         assert dom.ravel().tolist() == [0, 0, 0, 1, 1, 1]
         assert w.tolist() == [2, 2, 2, 0, 0, 0] and wd.tolist() == [1] * 6
-    x, y, w = next(domain.balanced_batches(xs, ys, xt, 4, 1, with_domain=False))
+    x, y, w = next(domain.balanced_batches(xs, ys, xt, 4, domain_head=False))
     assert w.tolist() == [2, 2, 0, 0]
     with pytest.raises(ValueError, match="even"):
-        next(domain.balanced_batches(xs, ys, xt, batch_size=5, steps=1))
+        next(domain.balanced_batches(xs, ys, xt, batch_size=5))
+    with pytest.raises(ValueError, match="smaller batch_size"):
+        next(domain.balanced_batches(xs, ys, xt, batch_size=16))
+
+
+def test_balanced_batches_visit_every_source_row_once_per_pass():
+    xs, ys, xt = np.arange(12.0)[:, None], np.arange(12), np.full((20, 1), -1.0)
+    gen = domain.balanced_batches(xs, ys, xt, batch_size=8, seed=1)
+    seen = np.concatenate([next(gen)[1][0][:4] for _ in range(3)])  # 12 source rows / 4 per batch
+    assert sorted(seen.tolist()) == list(range(12))
 
 
 def test_adabn_sets_target_statistics_and_keeps_weights():
@@ -153,11 +164,64 @@ def test_adabn_sets_target_statistics_and_keeps_weights():
     bn = model.layers[-1]
     acts = autodiff.to_numpy(model.layers[0](target))
     np.testing.assert_allclose(autodiff.to_numpy(bn.moving_mean), acts.mean(0), rtol=2e-3, atol=2e-3)  # TF32-safe
-    assert bn.momentum == 0.99 and bn.trainable  # restored
+    np.testing.assert_allclose(autodiff.to_numpy(bn.moving_variance), acts.var(0), rtol=2e-3, atol=2e-3)
+    assert bn.momentum == 0.99 and bn.trainable and "call" not in vars(bn)  # nothing left patched
     for a, b in zip(before, model.get_weights()[:2]):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="no BatchNormalization"):
         domain.adapt_batchnorm(keras.Sequential([keras.Input((3,)), layers.Dense(2)]), target)
+
+
+def _class_ordered(n_per_class: int = 200, d: int = 4, seed: int = 0) -> np.ndarray:
+    """Rows sorted by class, as files often are: each class has its own mean."""
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.normal(m, 1.0, size=(n_per_class, d)) for m in (-3.0, -1.0, 1.0, 4.0)]).astype("float32")
+
+
+def _per_batch_average_adabn(model: keras.Model, x: np.ndarray, batch_size: int) -> None:
+    """The old, inexact AdaBN: training-mode passes, averaging per-batch statistics (momentum seen/(seen+n))."""
+    bns, seen = domain.batchnorm_layers(model), 0
+    for start in range(0, len(x), batch_size):
+        batch = x[start:start + batch_size]
+        for bn in bns:
+            bn.momentum, bn.trainable = seen / (seen + len(batch)), True
+        model(batch, training=True)
+        seen += len(batch)
+    for bn in bns:
+        bn.momentum = 0.99
+
+
+def _stacked_encoder() -> tuple[keras.Model, keras.Sequential]:
+    keras.utils.set_random_seed(0)
+    encoder = keras.Sequential([keras.Input((4,)), layers.BatchNormalization(), layers.Dense(5),
+                                layers.BatchNormalization(), layers.Activation("relu")], name="encoder")
+    inputs = keras.Input((4,))
+    return keras.Model(inputs, layers.Dense(2)(encoder(inputs))), encoder
+
+
+@pytest.mark.parametrize("batch_size", [50, 256, 10_000])
+def test_adabn_is_exact_on_class_ordered_rows_layer_by_layer_and_frozen(batch_size):
+    x = _class_ordered()
+    model, encoder = _stacked_encoder()
+    model.trainable = False  # a frozen model: forward passes alone would update nothing
+    assert domain.adapt_batchnorm(model, x, batch_size=batch_size) == 2
+    bn1, dense, bn2 = encoder.layers[0], encoder.layers[1], encoder.layers[2]
+    np.testing.assert_allclose(autodiff.to_numpy(bn1.moving_mean), x.mean(0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(autodiff.to_numpy(bn1.moving_variance), x.var(0), rtol=1e-4, atol=1e-4)
+    # layer by layer: BN 2 gets the statistics of its input with BN 1 ALREADY adapted (inference mode)
+    h = autodiff.to_numpy(dense(bn1(x, training=False)))
+    np.testing.assert_allclose(autodiff.to_numpy(bn2.moving_mean), h.mean(0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(autodiff.to_numpy(bn2.moving_variance), h.var(0), rtol=1e-4, atol=1e-4)
+    assert not model.trainable and not bn1.trainable
+
+
+def test_the_adabn_test_rejects_the_per_batch_average():
+    """The per-batch average (the old helper) is far off on class-ordered rows: the test above can fail."""
+    x = _class_ordered()
+    model, encoder = _stacked_encoder()
+    _per_batch_average_adabn(model, x, batch_size=200)
+    ratio = autodiff.to_numpy(encoder.layers[0].moving_variance) / x.var(0)
+    assert np.all(ratio < 0.5), ratio  # the variance between classes is lost
 
 
 def test_gap_closed():
@@ -165,6 +229,16 @@ def test_gap_closed():
     assert domain.gap_closed(0.4, 0.5, 0.7) == pytest.approx(-0.5)
     with pytest.raises(ValueError, match="oracle"):
         domain.gap_closed(0.6, 0.5, 0.5)
+    assert domain.gaps_closed([0.6, 0.4], [0.5, 0.5], [0.7, 0.6]) == pytest.approx([0.5, -1.0])
+    assert domain.gaps_closed([0.6, 0.6], [0.5, 0.5], [0.7, 0.5]) is None  # one seed without a gap
+    with pytest.raises(ValueError, match="pairs runs"):
+        domain.gaps_closed([0.6], [0.5, 0.5], [0.7, 0.7])
+
+
+def test_chance_note_is_honest_about_distance_from_chance():
+    assert "still far above chance" in domain.chance_note([0.90, 0.94, 0.92], "probe")
+    assert "still far above chance" in domain.chance_note([0.79, 0.80, 0.78], "disc")  # 0.79 is not "aligned"
+    assert "hard to tell apart" in domain.chance_note([0.52, 0.49, 0.51], "probe")
 
 
 # ------------------------------------------------------------------ data
@@ -205,3 +279,104 @@ def test_load_domains_disjoint_deterministic(monkeypatch):
     src_ids, tgt_ids = set(plain.xs_train[:, 0, 0].tolist()), set(plain.xt_train[:, 0, 0, 0].tolist())
     assert len(src_ids) == 15 and len(tgt_ids) == 24 and not src_ids & tgt_ids
     np.testing.assert_array_equal(ytr[sorted(tgt_ids)], np.sort(plain.yt_train))
+
+
+# ------------------------------------------------------------------ the notebook's mechanics = the helper's
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_domain_adaptation.ipynb"
+
+
+def notebook_definitions(*names: str) -> dict:
+    """The functions and classes ``names`` as notebook 03 defines them in its cells (only the ``def``s,
+    not the cells' other statements), executed in a namespace with the notebook's imports."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    found = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # a cell with notebook magics: not one of ours
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in names:
+                found[node.name] = node
+    missing = sorted(set(names) - set(found))
+    assert not missing, f"{NOTEBOOK.name} no longer defines {missing} in a cell"
+    namespace = {"keras": keras, "np": np, "layers": layers, "ops": keras.ops, "feat_dim": 4}
+    exec(compile(ast.Module(body=list(found.values()), type_ignores=[]), str(NOTEBOOK), "exec"), namespace)
+    return namespace
+
+
+def test_notebook_grl_matches_helper():
+    nb = notebook_definitions("GradientReversal")
+    x = np.random.default_rng(5).normal(size=(3, 4)).astype("float32")
+    upstream = np.random.default_rng(6).uniform(0.5, 2, size=(3, 4)).astype("float32")
+    for lam in (0.0, 0.4, 1.0):
+        mine, theirs = nb["GradientReversal"](lam=lam), domain.GradientReversal(lam=lam)
+        np.testing.assert_array_equal(autodiff.to_numpy(mine(x)), autodiff.to_numpy(theirs(x)))
+        grads = [autodiff.to_numpy(autodiff.input_gradient(lambda t: keras.ops.sum(upstream * g(t)), x)[1])
+                 for g in (mine, theirs)]
+        np.testing.assert_allclose(grads[0], grads[1], rtol=1e-6)
+        np.testing.assert_allclose(grads[0], -lam * upstream, rtol=1e-5)
+
+
+def test_notebook_coral_loss_and_penalty_match_helper():
+    nb = notebook_definitions("coral_loss", "CoralPenalty")
+    rng = np.random.default_rng(7)
+    fs, ft = rng.normal(size=(30, 5)).astype("float32"), (3 * rng.normal(size=(30, 5)) + 1).astype("float32")
+    assert float(nb["coral_loss"](fs, ft)) == pytest.approx(float(domain.coral_loss(fs, ft)), rel=1e-6)
+    assert float(nb["coral_loss"](fs, ft)) > 0.01
+    both = np.concatenate([fs, ft])
+    mine, theirs = nb["CoralPenalty"](2.5), domain.CoralPenalty(weight=2.5)
+    mine(both, training=True), theirs(both, training=True)
+    assert float(mine.losses[0]) == pytest.approx(float(theirs.losses[0]), rel=1e-6)
+    mine(both, training=False)
+    assert not mine.losses
+
+
+@pytest.mark.parametrize("domain_head", [True, False])
+def test_notebook_balanced_batches_match_helper(domain_head):
+    nb = notebook_definitions("balanced_batches")
+    rng = np.random.default_rng(8)
+    xs, ys, xt = rng.normal(size=(23, 3)), rng.integers(4, size=23), rng.normal(size=(17, 3))
+    mine = nb["balanced_batches"](xs, ys, xt, 6, 3, domain_head=domain_head)
+    theirs = domain.balanced_batches(xs, ys, xt, 6, seed=3, domain_head=domain_head)
+    for _ in range(13):  # several passes
+        a, b = next(mine), next(theirs)
+        for u, v in zip(keras.tree.flatten(a), keras.tree.flatten(b)):
+            np.testing.assert_array_equal(u, v)
+
+
+def test_notebook_lambda_ramp_matches_helper():
+    nb = notebook_definitions("GradientReversal", "LambdaRamp")
+    values = {}
+    for which in ("notebook", "helper"):
+        keras.utils.set_random_seed(0)
+        grl = nb["GradientReversal"](name="grl") if which == "notebook" else domain.GradientReversal(0.0, name="grl")
+        inputs = keras.Input((2,))
+        model = keras.Model(inputs, layers.Dense(1)(grl(inputs)))
+        model.compile("sgd", "mse")
+        ramp = (nb["LambdaRamp"](total_steps=6, ceiling=0.5) if which == "notebook"
+                else domain.LambdaRamp(grl.lam, total_steps=6, ceiling=0.5))
+        model.fit(np.zeros((16, 2), "float32"), np.zeros((16, 1), "float32"), batch_size=2, epochs=1, verbose=0,
+                  callbacks=[ramp])
+        values[which] = (ramp.values, float(autodiff.to_numpy(grl.lam)), len(ramp.logs["loss"]))
+    np.testing.assert_allclose(values["notebook"][0], values["helper"][0], rtol=1e-12)
+    assert values["notebook"][1:] == pytest.approx(values["helper"][1:])
+    assert values["notebook"][0][0] == 0.0 and values["notebook"][0][-1] == pytest.approx(0.5, abs=1e-3)
+
+
+def test_notebook_adabn_matches_helper_on_class_ordered_rows():
+    nb = notebook_definitions("adapt_batchnorm")
+    x = _class_ordered()
+    (m1, enc1), (m2, _) = _stacked_encoder(), _stacked_encoder()
+    nb["adapt_batchnorm"](enc1, x)
+    domain.adapt_batchnorm(m2, x, batch_size=64)
+    for a, b in zip(domain.batchnorm_layers(m1), domain.batchnorm_layers(m2)):
+        for u, v in ((a.moving_mean, b.moving_mean), (a.moving_variance, b.moving_variance)):
+            np.testing.assert_allclose(autodiff.to_numpy(u), autodiff.to_numpy(v), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(autodiff.to_numpy(domain.batchnorm_layers(m1)[0].moving_variance), x.var(0), rtol=1e-4)

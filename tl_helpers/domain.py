@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import keras
 import numpy as np
@@ -106,37 +106,38 @@ class LambdaRamp(keras.callbacks.Callback):
 
 
 def balanced_batches(x_source: np.ndarray, y_source: np.ndarray, x_target: np.ndarray, batch_size: int,
-                     steps: int, seed: int = 0, with_domain: bool = True) -> Iterator[tuple]:
-    """Endless DANN/CORAL batches: first half source, second half target (labels unused there).
+                     seed: int = 0, domain_head: bool = True) -> Iterator[tuple]:
+    """Endless DANN/CORAL batches: first half labelled source rows, second half unlabelled target rows.
 
-    Yields ``(x, (y_label, y_domain), (w_label, w_domain))``: ``y_domain`` is 0 for source
-    rows and 1 for target rows; ``w_label`` is 0 on target rows, so the label loss
-    never sees a target label. ``with_domain=False`` yields ``(x, y_label, w_label)`` for a
-    single-output model (e.g. CORAL). Use with ``model.fit(..., steps_per_epoch=steps)``.
+    Each pass draws a fresh random order of both domains and yields
+    ``min(len(x_source), len(x_target)) // (batch_size // 2)`` batches, then starts a new pass.
+    Yields ``(x, (y_label, is_target), (w_label, w_domain))``: ``is_target`` is 0 on source rows,
+    1 on target rows (shape ``(batch, 1)``); ``w_label`` is 2 on source rows and 0 on target
+    rows, so the label loss never sees a target label (its placeholder label is 0) and, averaged
+    over the whole batch, is the mean over the source rows. ``domain_head=False`` yields
+    ``(x, y_label, w_label)`` for a single-output model (e.g. CORAL). This is the notebook's
+    generator (notebook 03, section 5); the tests assert both give the same batches.
 
     Example:
-        >>> x, (y, dom), (w, _) = next(balanced_batches(np.zeros((6, 2)), np.arange(6), np.ones((5, 2)), 4, 1))
+        >>> x, (y, dom), (w, _) = next(balanced_batches(np.zeros((6, 2)), np.arange(6), np.ones((5, 2)), 4))
         >>> dom.ravel().tolist(), w.tolist()
         ([0.0, 0.0, 1.0, 1.0], [2.0, 2.0, 0.0, 0.0])
     """
     if batch_size % 2 or batch_size < 2:
         raise ValueError(f"batch_size must be even (half source, half target); got {batch_size}.")
     half, rng = batch_size // 2, np.random.default_rng(seed)
-    if len(x_source) == 0 or len(x_target) == 0 or len(x_source) != len(y_source):
-        raise ValueError(f"Need labelled source rows and unlabelled target rows; got {len(x_source)} source "
-                         f"images, {len(y_source)} source labels and {len(x_target)} target images.")
-    dom = np.concatenate([np.zeros(half), np.ones(half)]).astype("float32")[:, None]
-    w_label = np.concatenate([np.full(half, 2.0), np.zeros(half)]).astype("float32")  # mean over source rows
-    ps, pt, i = rng.permutation(len(x_source)), rng.permutation(len(x_target)), 0
+    if len(x_source) < half or len(x_target) < half or len(x_source) != len(y_source):
+        raise ValueError(f"Need at least batch_size/2 = {half} labelled source rows and {half} unlabelled "
+                         f"target rows; got {len(x_source)} source images, {len(y_source)} source labels and "
+                         f"{len(x_target)} target images. Use a smaller batch_size.")
+    w_label = np.r_[np.full(half, 2.0), np.zeros(half)].astype("float32")
+    is_target = np.r_[np.zeros(half), np.ones(half)].astype("float32")[:, None]
     while True:
-        for _ in range(steps):
-            s = ps[(i * half + np.arange(half)) % len(ps)]
-            t = pt[(i * half + np.arange(half)) % len(pt)]
-            i += 1
-            y = np.concatenate([y_source[s], np.zeros(half, y_source.dtype)])
-            x = np.concatenate([x_source[s], x_target[t]])
-            yield (x, (y, dom), (w_label, np.ones(batch_size, "float32"))) if with_domain else (x, y, w_label)
-        ps, pt = rng.permutation(len(x_source)), rng.permutation(len(x_target))
+        s, t = rng.permutation(len(x_source)), rng.permutation(len(x_target))
+        for i in range(0, min(len(s), len(t)) - half + 1, half):
+            x = np.concatenate([x_source[s[i:i + half]], x_target[t[i:i + half]]])
+            y = np.concatenate([y_source[s[i:i + half]], np.zeros(half, y_source.dtype)])
+            yield (x, (y, is_target), (w_label, np.ones(batch_size, "float32"))) if domain_head else (x, y, w_label)
 
 
 def dann_curves(ramp: LambdaRamp, label_loss: str = "label_loss", domain_loss: str = "domain_loss",
@@ -243,37 +244,65 @@ def batchnorm_layers(model: keras.Layer) -> list[keras.layers.BatchNormalization
     return found
 
 
-def adapt_batchnorm(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> int:
-    """AdaBN (Li et al. 2016): replace every BN layer's moving statistics by the target data's.
+def _input_statistics(model: keras.Model, bn: keras.layers.BatchNormalization, x: np.ndarray,
+                      batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and population variance, per channel, of what ``bn`` receives over ALL rows of ``x``.
 
-    Forward passes only, no labels, no weight changes: each BN's moving mean and
-    variance become the running average over ``x``'s batches, weighted by batch size
-    (momentum ``seen / (seen + n)``), so the moving mean is the exact mean over ``x``
-    for the first BN layer. Returns the number of BN layers adapted.
+    Runs ``model`` in inference mode on batches of ``x`` while ``bn.call`` is wrapped to
+    accumulate its inputs (float64, Chan's parallel formula, so the batch order does not matter).
+    """
+    count, mean, m2 = 0, 0.0, 0.0
+    original = bn.call
+
+    def recording_call(inputs, *args, **kwargs):
+        nonlocal count, mean, m2
+        a = np.asarray(ops.convert_to_numpy(inputs), "float64")
+        flat = np.moveaxis(a, bn.axis, -1).reshape(-1, a.shape[bn.axis])
+        n, batch_mean = len(flat), flat.mean(axis=0)
+        delta, total = batch_mean - mean, count + len(flat)
+        m2 = m2 + ((flat - batch_mean) ** 2).sum(axis=0) + delta ** 2 * count * n / total
+        mean, count = mean + delta * n / total, total
+        return original(inputs, *args, **kwargs)
+
+    bn.call = recording_call
+    try:
+        for start in range(0, len(x), batch_size):
+            model(x[start:start + batch_size], training=False)
+    finally:
+        del bn.call
+    if count == 0:
+        raise ValueError(f"adapt_batchnorm: BatchNormalization layer {bn.name!r} saw no data: is it part of "
+                         "the model's forward pass, and is x non-empty?")
+    return mean, m2 / count
+
+
+def adapt_batchnorm(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> int:
+    """AdaBN (Li et al. 2016): every BN layer's moving statistics := those of ALL rows of ``x``.
+
+    Exact and layer by layer, as in AdaBN's Algorithm 1: for each BatchNormalization layer
+    in order, its moving mean and variance become the mean and (population) variance, per
+    channel, of what it receives over all of ``x``, in inference mode, with every earlier BN
+    layer already adapted. Not an average of per-batch statistics (with class-ordered rows
+    that underestimates the variance), whatever the batch order or ``batch_size``. No labels,
+    no weight changes; works on frozen models (``trainable = False``). One pass over ``x``
+    per BN layer. Returns the number of BN layers adapted. Notebook 03 writes the same
+    mechanic for its Sequential encoder in a few lines; the tests assert both agree.
 
     Example:
         >>> m = keras.Sequential([keras.Input((2,)), keras.layers.BatchNormalization()])
         >>> adapt_batchnorm(m, np.arange(20, dtype="float32").reshape(10, 2), batch_size=4)
         1
-        >>> ops.convert_to_numpy(m.layers[0].moving_mean).tolist()
-        [9.0, 10.0]
+        >>> ops.convert_to_numpy(m.layers[0].moving_mean).tolist(), ops.convert_to_numpy(m.layers[0].moving_variance).tolist()
+        ([9.0, 10.0], [33.0, 33.0])
     """
     layers = batchnorm_layers(model)
     if not layers:
         raise ValueError("adapt_batchnorm: the model has no BatchNormalization layer, so AdaBN has "
                          "nothing to re-estimate. Add BatchNormalization to the part you want to adapt.")
-    saved = [(bn.momentum, bn.trainable) for bn in layers]
-    try:
-        seen = 0
-        for start in range(0, len(x), batch_size):
-            batch = x[start:start + batch_size]
-            for bn in layers:  # keep seen/(seen+n) of the old estimate: an exact running mean
-                bn.momentum, bn.trainable = seen / (seen + len(batch)), True
-            model(batch, training=True)
-            seen += len(batch)
-    finally:
-        for bn, (momentum, trainable) in zip(layers, saved):
-            bn.momentum, bn.trainable = momentum, trainable
+    for bn in layers:  # in order: each layer's input depends on the (adapted) layers before it
+        mean, var = _input_statistics(model, bn, x, batch_size)
+        bn.moving_mean.assign(mean.astype(bn.moving_mean.dtype))
+        bn.moving_variance.assign(var.astype(bn.moving_variance.dtype))
     return len(layers)
 
 
@@ -292,3 +321,42 @@ def gap_closed(method: float, source_only: float, oracle: float) -> float:
         raise ValueError(f"oracle ({oracle:.3f}) must beat source-only ({source_only:.3f}) for a gap to "
                          "exist; with no gap, 'gap closed' is undefined (train the oracle longer?).")
     return round((method - source_only) / (oracle - source_only), 6)
+
+
+def gaps_closed(method: Sequence[float], source_only: Sequence[float], oracle: Sequence[float]) -> list[float] | None:
+    """:func:`gap_closed` seed by seed (paired runs), or ``None`` when some oracle does not beat source-only.
+
+    Example:
+        >>> gaps_closed([0.6, 0.7], [0.5, 0.5], [0.7, 0.9])
+        [0.5, 0.5]
+        >>> gaps_closed([0.6], [0.5], [0.5]) is None
+        True
+    """
+    if not len(method) == len(source_only) == len(oracle):
+        raise ValueError(f"gaps_closed pairs runs seed by seed: got {len(method)} method, {len(source_only)} "
+                         f"source-only and {len(oracle)} oracle accuracies.")
+    if any(o <= s for s, o in zip(source_only, oracle)):
+        return None
+    return [gap_closed(m, s, o) for m, s, o in zip(method, source_only, oracle)]
+
+
+def chance_note(accuracies: Sequence[float], what: str, chance: float = 0.5) -> str:
+    """One honest sentence: how far a domain classifier's accuracy (over seeds) is from chance.
+
+    "Near chance" needs the mean within ``max(0.05, 2 standard errors)`` of ``chance``;
+    anything above is called separable, whatever it fell from. On the smoke track the
+    sentence says the numbers are not meaningful.
+
+    Example:
+        >>> chance_note([0.80, 0.78, 0.79], "probe")
+        'probe: 0.790 ± 0.010 (3 seeds), still far above chance (0.5): the domains stay separable.'
+        >>> chance_note([0.52, 0.50, 0.51], "probe").split(", ")[1]
+        'within 0.05 of chance (0.5): the domains are hard to tell apart.'
+    """
+    from .results import Runs, smoke_note
+
+    runs = Runs.of(accuracies)
+    margin = max(0.05, 2 * runs.se)
+    where = (f"still far above chance ({chance:g}): the domains stay separable" if runs.mean - chance > margin
+             else f"within {margin:.2f} of chance ({chance:g}): the domains are hard to tell apart")
+    return f"{what}: {runs}, {where}." + (f" {smoke_note()}" if smoke_note() else "")

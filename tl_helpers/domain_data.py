@@ -19,12 +19,12 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .data import FASHION_MNIST_CLASSES, REPO_DATA, load_fashion_mnist, load_tfds
+from .data import FASHION_MNIST_CLASSES, load_fashion_mnist, load_tfds
+from .paths import cache_dir
 
 
 @dataclass
@@ -161,9 +161,11 @@ def load_domains(P: Any, source_per_class: int, target_per_class: int, test_size
 
 def cached_features(extractor: Any, x: np.ndarray, image_size: int, preprocess: Any, tag: str,
                     batch_size: int = 256, cache: bool = True) -> np.ndarray:
-    """``extractor.predict`` on images, cached in ``data/cache/`` keyed by the images' bytes and ``tag``.
+    """``extractor.predict`` on images, cached under ``paths.cache_dir("domain_features")``.
 
-    ``tag`` must name everything else that changes the features (backbone, weights, size).
+    The cache file is keyed by the images' bytes, ``image_size`` and ``tag``; ``tag`` must name
+    everything else that changes the features (backbone, weights). The cache lives in
+    ``$TL_CACHE_DIR`` or the per-user cache folder, never in the course checkout.
     Nothing is cached in mock mode (``TL_MOCK_DATA``: random weights, test runs).
 
     Example:
@@ -176,12 +178,11 @@ def cached_features(extractor: Any, x: np.ndarray, image_size: int, preprocess: 
 
     cache = cache and os.environ.get("TL_MOCK_DATA", "") in ("", "0")
     key = hashlib.sha1(np.ascontiguousarray(x).tobytes() + f"{tag}|{image_size}".encode()).hexdigest()[:16]
-    path = REPO_DATA / "cache" / f"domain_features_{tag}_{key}.npy"
+    path = cache_dir("domain_features") / f"{tag}_{key}.npy"
     if cache and path.is_file():
         return np.load(path)
     ds = make_dataset(x, None, image_size, preprocess, batch_size=batch_size, cache=False)
     feats = np.asarray(extractor.predict(ds, verbose=0), "float32")
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, feats)
     return feats

@@ -1,7 +1,8 @@
-"""Checks for notebook 03 (domain adaptation): CORAL by hand, the GRL's gradient, AdaBN's statistics.
+"""Checks for notebook 03 (domain adaptation): CORAL by hand, a gradient reversal function, AdaBN for a layer.
 
-Each check recomputes the truth from the objects the learner used, so it holds
-for any seed and track.
+Each check recomputes the truth from the objects the learner used, or calls the
+learner's function on inputs of its own (so reading a stored answer off the
+notebook's models cannot pass); it holds for any seed and track.
 
 Example:
     >>> import numpy as np
@@ -18,7 +19,7 @@ import numpy as np
 
 from . import CheckFailed, answered, expect
 
-__all__ = ["check_coral_by_hand", "check_grl_gradient", "check_adabn_mean", "check_gap_closed"]
+__all__ = ["check_coral_by_hand", "check_grl_function", "check_adabn_layer"]
 
 
 def check_coral_by_hand(my_coral: Any, fs: np.ndarray, ft: np.ndarray) -> None:
@@ -43,75 +44,110 @@ def check_coral_by_hand(my_coral: Any, fs: np.ndarray, ft: np.ndarray) -> None:
                    f"(here {truth:.5f})")
 
 
-def check_grl_gradient(grl: Any, grad: Any, x: np.ndarray) -> None:
-    """Exercise 2: a GradientReversal layer with λ = 0.25 and the gradient of ``sum(grl(x))``.
+def _callable(fn: Any, name: str) -> Any:
+    answered(fn, name)
+    if not callable(fn):
+        raise CheckFailed(f"❌ Not yet: {name} should be a function (def {name}(...): ...), "
+                          f"not a {type(fn).__name__}.")
+    return fn
+
+
+def check_grl_function(grl_textbook: Any) -> None:
+    """Exercise 2: ``grl_textbook(x, lam)`` returns ``x`` forward and passes ``-lam`` times the gradient back.
+
+    Called on the check's own inputs, with several values of ``lam`` and a non-uniform
+    upstream gradient, so a sign error or a forward pass that is not ``x`` fails.
 
     Example:
-        >>> from tl_helpers.domain import GradientReversal
-        >>> x = np.ones((1, 2), "float32")
-        >>> check_grl_gradient(GradientReversal(0.25), np.full((1, 2), -0.25), x)
-        ✅ Correct: forward = x, gradient = -λ = -0.25 everywhere
+        >>> from keras import ops
+        >>> check_grl_function(lambda x, lam: ops.stop_gradient((1 + lam) * x) - lam * x)
+        ✅ Correct: forward = x, gradient = -λ × the incoming gradient (λ = 0.25, 1.5)
     """
+    from keras import ops
+
+    from ..autodiff import input_gradient, to_numpy
+
+    fn = _callable(grl_textbook, "grl_textbook")
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(3, 4)).astype("float32")
+    upstream = rng.uniform(0.5, 2.0, size=(3, 4)).astype("float32")
+    for lam in (0.25, 1.5):
+        out = np.asarray(to_numpy(fn(ops.convert_to_tensor(x), lam)), "float32")
+        if out.shape != x.shape or not np.allclose(out, x, rtol=1e-5, atol=1e-5):
+            raise CheckFailed(f"❌ Not yet: with lam={lam:g} the forward pass does not return x unchanged. "
+                              "The forward value of stop_gradient(a) is a, so the terms must add up to x.")
+        _, grad = input_gradient(lambda t: ops.sum(upstream * fn(t, lam)), x)
+        grad = np.asarray(to_numpy(grad), "float32")
+        if np.allclose(grad, lam * upstream, rtol=1e-4, atol=1e-5):
+            raise CheckFailed("❌ Not yet: the gradient comes back as +lam times the incoming gradient: "
+                              "the sign is wrong (the encoder must learn to FOOL the discriminator).")
+        if not np.allclose(grad, -lam * upstream, rtol=1e-4, atol=1e-5):
+            break
+    expect(np.allclose(grad, -lam * upstream, rtol=1e-4, atol=1e-5),
+           hint=f"with lam={lam:g} the gradient is not -lam times the incoming gradient. Only the term "
+                "outside stop_gradient passes a gradient: which term must that be?",
+           success="forward = x, gradient = -λ × the incoming gradient (λ = 0.25, 1.5)")
+
+
+def _statistics_after(fn: Any, h: np.ndarray, frozen: bool) -> tuple[np.ndarray, np.ndarray, list]:
+    import keras
+
     from ..autodiff import to_numpy
-    from ..domain import GradientReversal
 
-    answered(grl, "grl_ex")
-    grad = np.asarray(answered(grad, "grad_ex"), "float32")
-    if not isinstance(grl, GradientReversal):
-        raise CheckFailed("❌ Not yet: grl_ex should be a domain.GradientReversal layer.")
-    lam = float(to_numpy(grl.lam))
-    if not np.isclose(lam, 0.25):
-        raise CheckFailed(f"❌ Not yet: the layer's λ is {lam:g}; the exercise asks for 0.25 (lam=...).")
-    if not np.allclose(to_numpy(grl(x)), x):
-        raise CheckFailed("❌ Not yet: the layer's forward pass must return its input unchanged.")
-    expect(grad.shape == np.shape(x) and np.allclose(grad, -lam),
-           hint="take the gradient of keras.ops.sum(grl_ex(t)) with respect to the input t "
-                "(autodiff.input_gradient), and convert it with autodiff.to_numpy.",
-           success=f"forward = x, gradient = -λ = {-lam:g} everywhere")
+    bn = keras.layers.BatchNormalization()
+    bn.build((None, h.shape[1]))
+    bn.trainable = not frozen
+    before = [to_numpy(bn.gamma).copy(), to_numpy(bn.beta).copy()]
+    try:
+        fn(bn, h)
+    except Exception as e:  # the learner's code failed: a hint, not a traceback from inside the check
+        raise CheckFailed(f"❌ Not yet: adabn_layer(bn, h) raised {type(e).__name__}: {str(e)[:200]}") from None
+    changed = [not np.array_equal(b, to_numpy(w)) for b, w in zip(before, (bn.gamma, bn.beta))]
+    return np.asarray(to_numpy(bn.moving_mean)), np.asarray(to_numpy(bn.moving_variance)), changed
 
 
-def check_adabn_mean(adabn_mean: Any, adabn_model: Any, source_features: np.ndarray) -> None:
-    """Exercise 3: the moving mean AdaBN wrote into the first BatchNorm layer (the target features' mean).
-
-    Example:
-        >>> import keras
-        >>> from tl_helpers.domain import adapt_batchnorm
-        >>> m = keras.Sequential([keras.Input((2,)), keras.layers.BatchNormalization()])
-        >>> ft = np.array([[1.0, 2.0], [3.0, 6.0]], "float32")
-        >>> _ = adapt_batchnorm(m, ft)
-        >>> check_adabn_mean(ft.mean(0), m, np.zeros((2, 2)))
-        ✅ Correct: AdaBN's first BatchNorm now centres the features on the target mean
-    """
-    from ..autodiff import to_numpy
-    from ..domain import batchnorm_layers
-
-    value = np.asarray(answered(adabn_mean, "adabn_mean"), "float32").ravel()
-    truth = to_numpy(batchnorm_layers(adabn_model)[0].moving_mean).ravel()
-    if value.shape != truth.shape:
-        raise CheckFailed(f"❌ Not yet: adabn_mean has {value.size} numbers; the BatchNorm layer keeps one per "
-                          f"feature ({truth.size}). Average over the rows (axis=0).")
-    if np.allclose(value, np.mean(source_features, axis=0), rtol=1e-3, atol=1e-4) and \
-            not np.allclose(value, truth, rtol=1e-3, atol=1e-4):
-        raise CheckFailed("❌ Not yet: that is the SOURCE features' mean. AdaBN re-estimates the statistics on "
-                          "the unlabelled data of the other domain.")
-    expect(np.allclose(value, truth, rtol=1e-3, atol=1e-4),
-           hint="AdaBN ran forward passes over the unlabelled TARGET training features; average them per feature.",
-           success="AdaBN's first BatchNorm now centres the features on the target mean")
+def _adabn_problem(fn: Any, what: str, h: np.ndarray, frozen: bool) -> str | None:
+    """What is wrong with ``fn``'s statistics for ``h`` (``None`` when right)."""
+    mean, var, changed = _statistics_after(fn, h, frozen)
+    if any(changed):
+        return "your function changed the layer's gamma or beta; AdaBN changes only the moving mean and variance."
+    if np.allclose(mean, 0.0) and np.allclose(var, 1.0):
+        return (f"on {what} the moving statistics are still the initial 0 and 1. Forward passes do not update "
+                "a frozen BatchNorm: assign the variables.")
+    if not np.allclose(mean, h.mean(axis=0), rtol=1e-3, atol=1e-3):
+        return f"on {what} the moving mean is not the mean of all rows of h (per feature: average over axis 0)."
+    if not any(np.allclose(var, h.var(axis=0, ddof=ddof), rtol=1e-3, atol=1e-4) for ddof in (0, 1)):
+        return (f"on {what} the moving variance is not the variance of all rows of h (per feature). An average "
+                "of per-batch variances misses the differences between batches.")
+    return None
 
 
-def check_gap_closed(gap: Any, method_acc: float, source_only_acc: float, oracle_acc: float) -> None:
-    """Exercise 3: the fraction of the gap closed, ``(method - source_only) / (oracle - source_only)``.
+def check_adabn_layer(adabn_layer: Any, target_features: np.ndarray) -> None:
+    """Exercise 3: ``adabn_layer(bn, h)`` sets ``bn``'s moving statistics to those of ALL rows of ``h``.
+
+    Called on fresh BatchNorm layers (one frozen) with data of the check's own: rows sorted
+    by class, where an average of per-batch statistics is far off, and ``target_features``.
+    Copying statistics out of the notebook's adapted model, or forward passes in training
+    mode (momentum 0.99; nothing at all on a frozen layer), cannot pass. The population or
+    the unbiased variance are both accepted.
 
     Example:
-        >>> check_gap_closed(0.5, 0.6, 0.5, 0.7)
-        ✅ Correct: gap closed = 0.500
+        >>> from keras import ops
+        >>> def adabn_layer(bn, h):
+        ...     bn.moving_mean.assign(ops.mean(h, axis=0))
+        ...     bn.moving_variance.assign(ops.var(h, axis=0))
+        >>> check_adabn_layer(adabn_layer, np.random.default_rng(0).normal(size=(50, 3)).astype("float32"))
+        ✅ Correct: the layer now normalises with the statistics of all rows (rows sorted by class too, frozen too)
     """
-    value = float(np.asarray(answered(gap, "coral_gap")))
-    if oracle_acc == source_only_acc:
-        raise CheckFailed("❌ Not yet: on this run the oracle equals source-only, so there is no gap: "
-                          "run the notebook on the lite track.")
-    truth = (method_acc - source_only_acc) / (oracle_acc - source_only_acc)
-    expect(np.isclose(value, truth, atol=1e-4),
-           hint="how far did the method move from source-only, as a fraction of the distance from "
-                "source-only to the oracle?",
-           success=f"gap closed = {truth:.3f}")
+    fn = _callable(adabn_layer, "adabn_layer")
+    target = np.asarray(target_features, "float32")
+    rng = np.random.default_rng(11)  # as many features as the target, so statistics copied from elsewhere fit
+    sorted_rows = np.concatenate([rng.normal(m, 1.0, size=(300, target.shape[1]))
+                                  for m in (-3.0, 0.0, 2.0, 5.0)]).astype("float32")
+    problem = None
+    for what, h, frozen in (("rows sorted by class", sorted_rows, False),
+                            ("a frozen layer (trainable = False)", sorted_rows, True),
+                            ("the target features", target, True)):
+        problem = problem or _adabn_problem(fn, what, h, frozen)
+    expect(problem is None, hint=problem or "",
+           success="the layer now normalises with the statistics of all rows (rows sorted by class too, frozen too)")

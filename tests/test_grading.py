@@ -140,8 +140,9 @@ def _load_config(course_dir: Path, argv: list[str], monkeypatch) -> object:
 
 def test_config_sets_the_track_timeout_and_stops_a_kernel_without_tl_helpers(tmp_path, monkeypatch):
     grading.init(tmp_path / "g", track="smoke", notebooks=["00"])
-    for var in ("TL_PROFILE", "TL_SEED", "TL_DATA_DIR"):
-        monkeypatch.delenv(var, raising=False)
+    for var in ("TL_PROFILE", "TL_SEED", "TL_DATA_DIR"):  # the config file sets them: undo that afterwards
+        monkeypatch.setenv(var, "")
+        monkeypatch.delenv(var)
     cfg = _load_config(tmp_path / "g", ["nbgrader", "autograde", "00_setup"], monkeypatch)
     assert os.environ["TL_PROFILE"] == "smoke" and cfg.Execute.timeout == grading.CELL_TIMEOUT_S["smoke"]
     assert not Path(os.environ["TL_DATA_DIR"]).is_relative_to(tmp_path)  # demo data in the cache

@@ -62,3 +62,37 @@ def test_gradcam_skips_a_sequential_head_and_takes_an_earlier_layer():
     import pytest
     with pytest.raises(ValueError, match="choose one of"):
         gradcam.grad_cam(model, x, layer_name="nope")
+
+
+def _softmax_spot_model(size=32):
+    """Class 1's probability grows with the brightness of the image; a dark image is almost surely class 0."""
+    base_in = keras.Input((size, size, 3))
+    fmap = keras.layers.Conv2D(4, 3, padding="same", activation="relu", kernel_initializer="ones",
+                               bias_initializer="zeros", name="conv")(base_in)
+    base = keras.Model(base_in, keras.layers.GlobalAveragePooling2D()(fmap), name="base")
+    inp = keras.Input((size, size, 3))
+    dense = keras.layers.Dense(2, activation="softmax", kernel_initializer=keras.initializers.Constant([[-1.0, 1.0]] * 4),
+                               bias_initializer=keras.initializers.Constant([5.0, 0.0]))
+    dense.build((None, 4))
+    dense.kernel.assign(np.array([[-1.0, 1.0]] * 4, "float32"))
+    return keras.Model(inp, dense(base(inp)))
+
+
+def test_gradcam_scales_make_an_unlikely_class_look_cold():
+    import pytest
+    model = _softmax_spot_model()
+    x = np.zeros((2, 32, 32, 3), "float32")
+    x[0, 2:10, 20:28] = 1.0     # bright spot: class 1 almost certain
+    x[1, 2:10, 20:28] = 0.01    # faint spot: class 1 almost impossible
+    p = model.predict(x, verbose=0)[:, 1]
+    assert p[0] > 0.99 and p[1] < 0.02
+    each = gradcam.grad_cam(model, x, class_index=1)
+    assert each[0].max() > 0.99 and each[1].max() > 0.99          # alone, each map is "red" somewhere
+    shared = gradcam.grad_cam(model, x, class_index=1, scale="shared")
+    # one scale for both, but the score is log p, whose gradient fades as p -> 1: the CONFIDENT image goes cold
+    assert shared.max() > 0.99 and shared[0].max() < 0.1
+    prob = gradcam.grad_cam(model, x, class_index=1, scale="probability")
+    assert prob[0].max() > 0.98 and prob[1].max() < 0.02
+    np.testing.assert_allclose(prob[1] / prob[1].max(), each[1], atol=1e-4)  # same place, colder
+    with pytest.raises(ValueError, match="scale must be one of"):
+        gradcam.grad_cam(model, x, scale="max")

@@ -1,4 +1,4 @@
-"""Unit tests for tl_helpers.pitfalls and the notebook-05 checks (tiny synthetic data, seconds)."""
+"""Unit tests for tl_helpers.pitfalls (tiny synthetic data, seconds); the notebook-05 checks: test_checks_nb05.py."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from tl_helpers import checks, pitfalls
-from tl_helpers.checks import CheckFailed
+from tl_helpers import pitfalls
 
 
 # ------------------------------------------------------------------ watermark
@@ -134,44 +133,3 @@ def test_small_body_shapes():
     assert body.output_shape == (None, 5)
     with pytest.raises(ValueError, match="channel"):
         pitfalls.small_body((16, 16))
-
-
-# ------------------------------------------------------------------ checks
-def test_check_balanced_sampling():
-    y = np.array([0, 0, 0, 1])
-    checks.nb05_balanced_sampling(np.array([0, 1, 2, 3, 3, 3]), y, 0.5)
-    with pytest.raises(CheckFailed):
-        checks.nb05_balanced_sampling(np.array([0, 1, 2, 3]), y, 0.5)
-    with pytest.raises(CheckFailed):
-        checks.nb05_balanced_sampling(None, y, 0.5)
-
-
-def _corner_model():
-    """'Class 0' when the top-left pixel is bright: a model that is nothing but a watermark detector."""
-    inputs = keras.Input((8, 8, 3))
-    corner = keras.layers.Lambda(lambda t: t[:, 0, 0, :1] * 10.0)(inputs)
-    logits = keras.layers.Concatenate()([corner, keras.ops.zeros_like(corner) + 5.0])
-    return keras.Model(inputs, keras.layers.Softmax()(logits))
-
-
-def test_check_hijack_rate_recomputes_truth():
-    model = _corner_model()
-    x = np.zeros((6, 8, 8), "uint8")
-    y = np.array([0, 0, 1, 1, 2, 2])
-    checks.nb05_hijack_rate(1.0, model, x, y, 0, {"size": 0.25}, 8, lambda t: t / 255.0)
-    with pytest.raises(CheckFailed, match="CLEAN"):
-        checks.nb05_hijack_rate(0.0, model, x, y, 0, {"size": 0.25}, 8, lambda t: t / 255.0)
-    with pytest.raises(CheckFailed):
-        checks.nb05_hijack_rate(0.5, model, x, y, 0, {"size": 0.25}, 8, lambda t: t / 255.0)
-
-
-def test_check_choose_source():
-    rows = [{"backbone": "a", "img_per_s": 10.0, "accuracy": 0.9},
-            {"backbone": "b", "img_per_s": 100.0, "accuracy": 0.7},
-            {"backbone": "c", "img_per_s": 200.0, "accuracy": 0.6}]
-    checks.nb05_choose_source(rows[1], rows, 50.0)
-    with pytest.raises(CheckFailed):
-        checks.nb05_choose_source(rows[0], rows, 50.0)   # too slow
-    with pytest.raises(CheckFailed):
-        checks.nb05_choose_source(rows[2], rows, 50.0)   # fast but not the best
-    checks.nb05_choose_source(None, rows, 500.0)

@@ -55,18 +55,37 @@ def _parts(model: keras.Model, layer_name: str | None = None):
     return before, keras.Model(base.inputs, inner[cut].output), rest + after
 
 
+SCALES = ("each", "shared", "probability")
+
+
 def grad_cam(model: keras.Model, images: np.ndarray, class_index: int | Sequence[int] | None = None,
-             layer_name: str | None = None) -> np.ndarray:
+             layer_name: str | None = None, scale: str = "each") -> np.ndarray:
     """Heat maps ``(n, h, w)`` in [0, 1] for ``images`` (already model-ready floats).
 
     ``class_index``: one class for all images, one per image, or None (the
     predicted class). ``layer_name``: an earlier 4-D layer of the base for a
     finer (but less class-specific) map; default: the last one.
 
+    ``scale`` sets what the colours of different images mean:
+
+    * ``"each"``: every map is scaled to a maximum of 1 on its own (where the
+      model looks, whatever its confidence: an image the class is nearly
+      absent from still gets a red spot);
+    * ``"shared"``: one scale for all ``images`` (the largest value of all).
+      With a softmax model the score is the log-probability, whose gradient
+      fades as the probability nears 1, so here a confident image looks cold;
+    * ``"probability"``: each map scaled to 1, then multiplied by the model's
+      probability of the class, so an image with a near-zero probability for
+      the class looks cold. Needs a model that outputs probabilities.
+
     Example:
-        >>> grad_cam  # doctest: +ELLIPSIS
-        <function grad_cam at ...>
+        >>> grad_cam(None, np.zeros((1, 8, 8, 3)), scale="loudest")
+        Traceback (most recent call last):
+        ...
+        ValueError: scale must be one of ('each', 'shared', 'probability'); got 'loudest'.
     """
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}; got {scale!r}.")
     before, conv_model, after = _parts(model, layer_name)
     x = ops.convert_to_tensor(np.asarray(images, "float32"))
     for layer in before:
@@ -96,7 +115,15 @@ def grad_cam(model: keras.Model, images: np.ndarray, class_index: int | Sequence
     cam = ops.relu(ops.sum(weights * fmap, axis=-1, keepdims=True))
     cam = ops.image.resize(cam, tuple(np.asarray(images).shape[1:3]))[..., 0]
     cam = ops.convert_to_numpy(cam)
-    cam = cam / (cam.reshape(len(cam), -1).max(1)[:, None, None] + 1e-8)
+    peak = cam.reshape(len(cam), -1).max(1)[:, None, None]
+    if scale == "shared":
+        return (cam / (peak.max() + 1e-8)).astype("float32")
+    cam = cam / (peak + 1e-8)
+    if scale == "probability":
+        if not is_prob:
+            raise ValueError("scale='probability' needs a model whose outputs are probabilities (a softmax "
+                             "output); use scale='shared' for a model that outputs logits.")
+        cam = cam * out[np.arange(len(out)), cls][:, None, None]
     return cam.astype("float32")
 
 

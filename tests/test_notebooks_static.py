@@ -44,7 +44,7 @@ def test_valid_and_stored_without_outputs(notebook):
     nbformat.validate(nb)
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3", f"{path.name}: kernelspec python3 missing"
     ran = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
-    assert not ran, f"{path.name}: cells {ran} have outputs; store notebooks cleared (nbpercent.py does)"
+    assert not ran, f"{path.name}: cells {ran} have outputs; store notebooks cleared (clear outputs before committing)"
 
 
 def test_title_badge_and_install_cell(notebook):

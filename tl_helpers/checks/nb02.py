@@ -133,7 +133,7 @@ def nb02_discriminative(optimizer: Any, top: keras.Model, last_block: str, head:
 
     Example:
         >>> d = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="d")])
-        >>> _rates(keras.optimizers.SGD(0.5), d.weights)
+        >>> [round(r, 4) for r in _rates(keras.optimizers.SGD(0.5), d.weights)]
         [0.5, 0.5]
     """
     answered(optimizer, "ex_opt")

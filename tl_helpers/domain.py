@@ -351,8 +351,8 @@ def chance_note(accuracies: Sequence[float], what: str, chance: float = 0.5) -> 
         >>> chance_note([0.80, 0.78, 0.79], "probe").startswith(
         ...     "probe: 0.790 ± 0.010 (3 seeds), still far above chance (0.5): the domains stay separable.")
         True
-        >>> chance_note([0.52, 0.50, 0.51], "probe").split(", ")[1]
-        'within 0.05 of chance (0.5): the domains are hard to tell apart.'
+        >>> "within 0.05 of chance (0.5): the domains are hard to tell apart." in chance_note([0.52, 0.50, 0.51], "probe")
+        True
     """
     from .results import Runs, smoke_note
 

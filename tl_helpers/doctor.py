@@ -82,8 +82,8 @@ def _class_index(net: bool) -> Item:
 
 
 def _fashion_mnist(net: bool) -> Item:
-    for folder in data.fashion_mnist_locations():
-        if all((folder / f).is_file() for f in data._FMNIST_FILES):
+    for folder in data.fashion_mnist.fashion_mnist_locations():
+        if all((folder / f).is_file() for f in data.fashion_mnist._FMNIST_FILES):
             return Item("Fashion-MNIST", True, str(folder))
     return Item("Fashion-MNIST", net, "not found offline" + ("; will download" if net else ", network unreachable"),
                 "sudo apt-get install dataset-fashion-mnist (or put the 4 .gz files in data/fashion-mnist/)")

@@ -2,7 +2,7 @@
 
 Everything is ``keras.ops`` + Keras layers, so it runs on TensorFlow, JAX and
 PyTorch. The data side (the MNIST-M-style target domain, cached features) lives
-in :mod:`tl_helpers.domain_data`.
+in :mod:`tl_helpers.data.domains`.
 
 Example:
     >>> import numpy as np

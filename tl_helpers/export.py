@@ -110,7 +110,7 @@ def predict_file(model: keras.Model, path: str | Path, class_names: Sequence[str
     Example:
         >>> name, p, probs = predict_file(reloaded, "my_photo.jpg", meta["class_names"])  # doctest: +SKIP
     """
-    from .folders import load_rgb
+    from .data.folders import load_rgb
 
     img = load_rgb(path).astype("float32")[None]  # (1, h, w, 3), 0-255: the model does the rest
     probs = keras.ops.convert_to_numpy(model(img, training=False))[0]  # one image: no predict() tracing

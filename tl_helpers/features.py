@@ -1,19 +1,21 @@
-"""Feature extraction chores: run a frozen base once, cache its embeddings, time training epochs.
+"""The one cache of the course: run a frozen model once over images, keep what it outputs.
 
-A frozen backbone maps every image to the same vector on every epoch, so the
-vectors ("embeddings", "features") can be computed once and a head trained on
-them directly. :func:`cached_features` does that with two caches: one in memory
-(for this kernel) and one on disk in the course's cache folder
-(``paths.cache_dir("features")``: ``$TL_CACHE_DIR`` or the per-user cache, never
-the checkout), keyed by backbone, track, image size, dataset, the weights'
-label *and* fingerprint, and a hash of the exact images, so a re-run skips the
-work and a changed input never reads a stale file.
+A frozen backbone (or any frozen part of one: notebook 02 caches the activations of
+its bottom blocks) maps every image to the same output on every epoch, so the
+outputs ("features", "embeddings", "activations") can be computed once and a head
+trained on them directly. :func:`cached_features` does that with two caches: one in
+memory (this kernel) and one on disk in the course's cache folder
+(``paths.cache_dir("features")``: ``$TL_CACHE_DIR`` or the per-user cache, never the
+checkout). The key is a fingerprint of the model's weights and shapes, of the exact
+images, of the image size and of what ``preprocess`` does, so a re-run skips the work,
+random (mock) weights never read ImageNet features, and a changed input never reads
+a stale file.
 
 Example:
-    >>> import numpy as np
-    >>> subsets = nested_label_subsets(np.repeat(np.arange(3), 10), [2, 5], seed=0)
-    >>> {k: len(v) for k, v in subsets.items()}
-    {2: 6, 5: 15}
+    >>> import keras
+    >>> m = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.GlobalAveragePooling2D()])
+    >>> cached_features(m, np.zeros((3, 8, 8), "uint8"), 8, verbose=False).shape
+    (3, 3)
 """
 
 from __future__ import annotations
@@ -22,15 +24,17 @@ import hashlib
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable
 
 import keras
 import numpy as np
 
-from .data import make_dataset, per_class_indices
+from .data.pipeline import Batches
 from .paths import cache_dir as _course_cache_dir
 
 _memory: dict[str, np.ndarray] = {}
+#: a fixed probe image batch: what ``preprocess`` makes of it identifies the preprocessing.
+_PROBE = np.linspace(0, 255, 2 * 4 * 4 * 3, dtype="float32").reshape(2, 4, 4, 3)
 
 
 # ------------------------------------------------------------------- hashing
@@ -81,116 +85,104 @@ def cache_dir() -> Path:
     return _course_cache_dir("features")
 
 
-def feature_key(backbone: str, track: str, image_size: int, dataset: str, weights: str | None,
-                weights_hash: str, images_hash: str) -> str:
-    """The file stem of one cache entry; readable first, exact (hashes) last.
+def model_fingerprint(model: keras.Model) -> str:
+    """A hash of a model's weights and of its input and output shapes (two cuts of one backbone differ).
 
     Example:
-        >>> feature_key("mobilenet_025", "lite", 96, "fashion_mnist", "imagenet", "w1", "x2")
-        'fashion_mnist-mobilenet_025-96px-imagenet-lite-w1-x2'
+        >>> a = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Conv2D(2, 3, kernel_initializer="ones")])
+        >>> b = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Conv2D(2, 3, kernel_initializer="zeros")])
+        >>> model_fingerprint(a) == model_fingerprint(b)
+        False
     """
-    return f"{dataset}-{backbone}-{image_size}px-{weights or 'random'}-{track}-{weights_hash}-{images_hash}"
+    shapes = [tuple(t.shape) for t in keras.tree.flatten(model.inputs)], \
+        [tuple(t.shape) for t in keras.tree.flatten(model.outputs)]
+    return fingerprint(weights_fingerprint(model), shapes)
 
 
-# ---------------------------------------------------------------- extraction
-def _input_size(base: keras.Model) -> int | None:
-    shape = base.inputs[0].shape if getattr(base, "inputs", None) else None
-    return None if shape is None or shape[1] is None else int(shape[1])
+def preprocess_fingerprint(preprocess: Callable[[Any], Any] | None) -> str:
+    """A hash of what ``preprocess`` does to a fixed probe batch (so two lambdas are told apart).
+
+    Example:
+        >>> preprocess_fingerprint(lambda t: t / 255.0) == preprocess_fingerprint(lambda t: t / 127.5 - 1)
+        False
+    """
+    if preprocess is None:
+        return "none"
+    return fingerprint(np.asarray(keras.ops.convert_to_numpy(preprocess(_PROBE.copy())), "float32"))
 
 
-def extract_features(base: keras.Model, images: np.ndarray, image_size: int,
+def _input_size(model: keras.Model) -> int | None:
+    shape = model.inputs[0].shape if getattr(model, "inputs", None) else None
+    return None if shape is None or len(shape) < 3 or shape[1] is None else int(shape[1])
+
+
+def extract_features(model: keras.Model, images: np.ndarray, image_size: int,
                      preprocess: Callable[[Any], Any] | None = None, batch_size: int = 256) -> np.ndarray:
-    """Run ``base`` in inference mode over uint8 images once; returns float32 ``(n, feature_dim)``.
+    """Run ``model`` in inference mode over uint8 images once; returns its outputs as float32.
 
     Images are resized to ``image_size`` (grayscale -> RGB) and ``preprocess``-ed
-    by the course pipeline, then ``base.predict`` (i.e. ``training=False``) runs.
+    batch by batch (:class:`~tl_helpers.data.Batches`), then ``model.predict`` runs.
 
     Example:
         >>> base = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.GlobalAveragePooling2D()])
         >>> extract_features(base, np.full((5, 4, 4), 255, "uint8"), 8).shape
         (5, 3)
     """
-    expected = _input_size(base)
+    expected = _input_size(model)
     if expected is not None and expected != image_size:
-        raise ValueError(f"The base was built for {expected} px inputs but image_size={image_size}. "
+        raise ValueError(f"The model was built for {expected} px inputs but image_size={image_size}. "
                          f"Build it with the track's size (build_backbone(name, {image_size})) or pass "
                          f"image_size={expected}.")
     if len(images) == 0:
         raise ValueError("No images to extract features from (an empty array).")
-    ds = make_dataset(images, None, image_size, preprocess, batch_size=batch_size, cache=False)
-    return np.asarray(base.predict(ds, verbose=0), dtype="float32")
+    batches = Batches(images, batch_size=batch_size, image_size=image_size, preprocess=preprocess, cache=False)
+    return np.asarray(model.predict(batches, verbose=0), dtype="float32")
 
 
-def cached_features(base: keras.Model, images: np.ndarray, P: Any, weights: str | None,
+def cached_features(model: keras.Model, images: np.ndarray, image_size: int,
                     preprocess: Callable[[Any], Any] | None = None, batch_size: int = 256,
-                    directory: Path | None = None, verbose: bool = True) -> np.ndarray:
-    """:func:`extract_features`, cached in memory and on disk for the track ``P``.
+                    dtype: str = "float32", verbose: bool = True, directory: Path | None = None) -> np.ndarray:
+    """:func:`extract_features`, cached in memory and on disk; returns float32.
 
-    The key holds ``P.backbone``, ``P.name``, ``P.image_size``, ``P.dataset``,
-    ``weights`` (a label such as ``"imagenet"`` or ``None``), a fingerprint of the
-    base's actual weights and a hash of ``images`` (so any subset gets its own
-    entry). ``preprocess`` defaults to the backbone's ``preprocess_input``. Files go
-    to ``directory`` (default :func:`cache_dir`); the printed lines name no path.
+    The key fingerprints the model (:func:`model_fingerprint`), the images' bytes,
+    ``image_size`` and ``preprocess`` (:func:`preprocess_fingerprint`). ``dtype`` is
+    the stored precision (``"float16"`` halves big feature maps; the result is the same
+    float32 array on a first and on a cached run). Files go to ``directory`` (default
+    :func:`cache_dir`); the printed line names no path.
 
     Example:
-        >>> from tl_helpers.config import get_profile
-        >>> from tl_helpers.backbones import build_backbone
-        >>> P = get_profile("smoke")
-        >>> base = build_backbone(P.backbone, P.image_size, weights=None)  # doctest: +SKIP
-        >>> f = cached_features(base, np.zeros((4, 28, 28), "uint8"), P, None)  # doctest: +SKIP
-        >>> f.shape  # doctest: +SKIP
-        (4, 256)
+        >>> m = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.GlobalAveragePooling2D()])
+        >>> first = cached_features(m, np.ones((2, 8, 8), "uint8"), 8, dtype="float16", verbose=False)
+        >>> again = cached_features(m, np.ones((2, 8, 8), "uint8"), 8, dtype="float16")
+        features: 2 images from memory
+        >>> bool((first == again).all()), first.dtype
+        (True, dtype('float32'))
     """
-    from .backbones import preprocess_for
-
-    if preprocess is None:
-        preprocess = preprocess_for(P.backbone)
-    if getattr(P, "mock", False):  # mock mode builds every backbone with random weights
-        weights = None
-    key = feature_key(P.backbone, P.name, P.image_size, P.dataset, weights,
-                      weights_fingerprint(base), fingerprint(images, f"{getattr(preprocess, '__module__', '')}.{getattr(preprocess, '__qualname__', '')}"))
+    if dtype not in ("float32", "float16"):
+        raise ValueError(f"dtype must be 'float32' or 'float16'; got {dtype!r}.")
+    key = (f"{len(images)}x{image_size}px-m{model_fingerprint(model)}-x{fingerprint(images)}"
+           f"-p{preprocess_fingerprint(preprocess)}-{dtype}")
     if key in _memory:
         if verbose:
             print(f"features: {len(images)} images from memory")
         return _memory[key]
     path = Path(directory or cache_dir()) / f"{key}.npy"
     if path.is_file():
-        feats = np.load(path)
+        feats = np.load(path).astype("float32")
         if verbose:
             print(f"features: {len(images)} images from the disk cache")
     else:
         start = time.perf_counter()
-        feats = extract_features(base, images, P.image_size, preprocess, batch_size)
+        feats = extract_features(model, images, image_size, preprocess, batch_size).astype(dtype)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npy")
+        tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
         np.save(tmp, feats)
         os.replace(tmp, path)  # atomic: a killed run never leaves half a file
+        feats = feats.astype("float32")
         if verbose:
             print(f"features: {len(images)} images extracted in {time.perf_counter() - start:.1f} s (now cached)")
     _memory[key] = feats
     return feats
-
-
-def feature_dataset(feats: np.ndarray, labels: np.ndarray, batch_size: int = 64, shuffle: bool = True,
-                    seed: int = 0):
-    """Cached features as a ``tf.data`` pipeline (cache, shuffle, batch, prefetch), like the image pipeline.
-
-    Built once and reused across epochs, it costs a few milliseconds per epoch,
-    where ``fit`` on numpy arrays re-creates its input pipeline every epoch.
-
-    Example:
-        >>> ds = feature_dataset(np.zeros((5, 3), "float32"), np.arange(5), batch_size=2)
-        >>> [tuple(b[0].shape) for b in ds]
-        [(2, 3), (2, 3), (1, 3)]
-    """
-    import tensorflow as tf
-
-    if len(feats) != len(labels):
-        raise ValueError(f"{len(feats)} feature rows but {len(labels)} labels: they must match.")
-    ds = tf.data.Dataset.from_tensor_slices((np.asarray(feats, "float32"), np.asarray(labels))).cache()
-    if shuffle:
-        ds = ds.shuffle(len(feats), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def clear_memory_cache() -> int:
@@ -203,54 +195,6 @@ def clear_memory_cache() -> int:
     n = len(_memory)
     _memory.clear()
     return n
-
-
-# ------------------------------------------------------------ label subsets
-def nested_label_subsets(y: np.ndarray, ks: Sequence[int | str], seed: int = 0) -> dict[int | str, np.ndarray]:
-    """Indices of ``k`` labelled examples per class for every ``k`` in ``ks``, nested (5 within 10 ...).
-
-    ``"all"`` means every index. A ``k`` larger than the smallest class raises a
-    ``ValueError`` naming the limit. Nesting makes a learning curve add data from
-    one point to the next instead of redrawing it.
-
-    Example:
-        >>> y = np.array([0, 0, 0, 1, 1, 1])
-        >>> s = nested_label_subsets(y, [1, 2, "all"], seed=0)
-        >>> set(s[1]) <= set(s[2]), len(s["all"])
-        (True, 6)
-    """
-    y = np.asarray(y)
-    numeric = [int(k) for k in ks if k != "all"]
-    bad = [k for k in ks if k != "all" and (not isinstance(k, (int, np.integer)) or k < 1)]
-    if bad:
-        raise ValueError(f"labels per class must be positive integers or 'all'; got {bad}.")
-    out: dict[int | str, np.ndarray] = {}
-    if numeric:
-        pool = per_class_indices(y, max(numeric), seed)  # raises a clear error when a class is too small
-        rng = np.random.default_rng(seed + 1)
-        per_class = {c: rng.permutation(pool[y[pool] == c]) for c in np.unique(y)}
-        for k in numeric:
-            out[k] = np.sort(np.concatenate([idx[:k] for idx in per_class.values()]))
-    if "all" in ks:
-        out["all"] = np.arange(len(y))
-    return {k: out[k if k == "all" else int(k)] for k in ks}
-
-
-def fitting_ks(y: np.ndarray, ks: Iterable[int | str]) -> list[int | str]:
-    """The ``ks`` that every class can supply (``"all"`` always fits); prints what it drops.
-
-    Example:
-        >>> fitting_ks(np.array([0, 0, 1, 1, 1]), [1, 2, 3, "all"])
-        labels per class 3 skipped: the smallest class has 2 examples
-        [1, 2, 'all']
-    """
-    smallest = int(np.bincount(np.asarray(y)).min()) if len(y) else 0
-    keep = [k for k in ks if k == "all" or int(k) <= smallest]
-    dropped = [k for k in ks if k not in keep]
-    if dropped:
-        print(f"labels per class {', '.join(map(str, dropped))} skipped: the smallest class has "
-              f"{smallest} examples")
-    return keep
 
 
 # ------------------------------------------------------------------- timing

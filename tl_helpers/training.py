@@ -2,9 +2,9 @@
 
 * :func:`split_at` cuts a backbone into a frozen ``bottom`` and a trainable ``top``
   that SHARE the backbone's layers (training the top updates the backbone).
-* :func:`cached_activations` runs the frozen bottom once over the images (in
-  memory, and on disk under ``paths.cache_dir("activations")``, never the checkout),
-  so top-block fine-tuning trains on small activation maps instead of pixels.
+* the frozen bottom runs once over the images through the course's one cache
+  (:func:`tl_helpers.features.cached_features`), so top-block fine-tuning trains on
+  small activation maps instead of pixels.
 * :func:`unfreeze_from` freezes everything before a layer and unfreezes the rest,
   BatchNorm kept frozen (notebook 02 writes the same loop in a cell; a test keeps them equal).
 * :class:`DiscriminativeAdam` / :class:`DiscriminativeSGD`: one optimizer, a
@@ -24,15 +24,11 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
-import os
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import keras
 import numpy as np
 
-from . import paths
 
 #: per backbone: the first layer of its last two stages (stride 16 and 32), of its last stage, of its last block.
 TOP_BLOCKS = {
@@ -73,45 +69,6 @@ def split_at(base: keras.Model, layer_name: str) -> tuple[keras.Model, keras.Mod
                          f"the cut ({err}). Cut at the first layer of a block instead.") from err
     bottom = keras.Model(base.input, cut, name=f"{base.name}_bottom")
     return bottom, top
-
-
-def _key(*parts: Any) -> str:
-    h = hashlib.sha1()
-    for p in parts:
-        h.update(p.tobytes() if isinstance(p, np.ndarray) else repr(p).encode())
-    return h.hexdigest()[:16]
-
-
-def cached_activations(model: keras.Model, images: np.ndarray, image_size: int,
-                       preprocess: Callable[[Any], Any] | None = None, batch_size: int = 256,
-                       tag: str | None = None, cache_dir: str | os.PathLike | None = None) -> np.ndarray:
-    """Run a frozen ``model`` once over uint8 ``images``; return the activations as float32.
-
-    With ``tag`` (a name for the model and its weights, e.g. ``"mobilenet_025/imagenet/conv_pad_12"``)
-    the result is also stored in ``paths.cache_dir("activations")`` (``$TL_CACHE_DIR`` or the
-    per-user cache, never the checkout) under a key made of the tag, the image size and the
-    images' bytes, and read back on the next run. ``cache_dir`` overrides the folder.
-
-    Example:
-        >>> import keras, numpy as np
-        >>> m = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.GlobalAveragePooling2D()])
-        >>> cached_activations(m, np.zeros((5, 28, 28), "uint8"), 8).shape
-        (5, 3)
-    """
-    from .data import make_dataset
-
-    path = None
-    if tag is not None:
-        folder = Path(cache_dir) if cache_dir is not None else paths.cache_dir("activations")
-        path = folder / f"act_{_key(tag, image_size, images.shape, images)}.npy"
-        if path.is_file():
-            return np.load(path)
-    ds = make_dataset(images, None, image_size, preprocess, batch_size, cache=False)
-    out = np.asarray(model.predict(ds, verbose=0), dtype="float32")   # predict: compiled, inference mode
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, out)
-    return out
 
 
 # ------------------------------------------------------------------ freezing

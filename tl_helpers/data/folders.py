@@ -1,11 +1,13 @@
-"""Your own images: scan a one-sub-folder-per-class tree, split it by seed, load it with Keras.
+"""Your own images: scan a one-sub-folder-per-class tree, split it by seed, load it on any backend.
 
 :func:`scan_folder` decodes every file once (with Pillow) and sorts it into *usable as is*,
 *usable after conversion* (CMYK, 16-bit, alpha, grayscale, palette, EXIF-rotated, TIFF/WebP/GIF)
 and *skipped* (empty, truncated/corrupt, not an image, unsupported format), with the reason.
 :func:`from_directory` splits the usable files (stratified, by seed) into ``train/ val/ test/``
 folders in the course's cache folder (``paths.cache_dir("folders")``) - links to your files,
-converted copies where needed, so **your folder is never modified** - and loads each with ``keras.utils.image_dataset_from_directory``.
+converted copies where needed, so **your folder is never modified**, and Keras's own
+``keras.utils.image_dataset_from_directory`` can read them too (TensorFlow) - and loads each split
+as batches of resized RGB images (:class:`tl_helpers.data.Batches`), with no TensorFlow.
 
 Example:
     >>> import tempfile
@@ -36,7 +38,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from . import paths
+from .. import paths
+from .pipeline import Batches, to_rgb_resized
 
 #: what ``image_dataset_from_directory`` reads itself; anything else needs a converted copy.
 KERAS_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -318,7 +321,7 @@ def balance_report(counts: dict[str, dict[str, int]]) -> str:
 
 @dataclass
 class FolderData:
-    """Three Keras datasets (float32 0-255 images, int labels) and what they were made from.
+    """Three splits as :class:`~tl_helpers.data.Batches` (float32 RGB, pixels 0-255), and what they came from.
 
     Example:
         >>> FolderData(None, None, None, ["a", "b"], {}, None, Path(".")).num_classes
@@ -332,8 +335,8 @@ class FolderData:
     counts: dict[str, dict[str, int]]
     scan: ScanReport | None
     split_dir: Path
-    #: split-folder path (as in ``ds.file_paths``) -> your original file.
-    source: dict[str, Path] = field(default_factory=dict)
+    #: split -> your original files, in the order of that split's images.
+    files: dict[str, list[Path]] = field(default_factory=dict)
 
     num_classes = property(lambda self: len(self.class_names))
 
@@ -343,8 +346,15 @@ class FolderData:
 
     def arrays(self, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
         """One split as ``(uint8 images, int labels)`` numpy arrays, in file order."""
-        xs, ys = zip(*[(np.asarray(x), np.asarray(y)) for x, y in getattr(self, split)])
-        return np.concatenate(xs).round().clip(0, 255).astype("uint8"), np.concatenate(ys)
+        b = getattr(self, split)
+        return b.x.round().clip(0, 255).astype("uint8"), b.y
+
+
+def _load_split(files: list[FileReport], image_size: int) -> np.ndarray:
+    """Decode (any mode -> RGB) and resize every file: float32 ``(n, size, size, 3)``, pixels 0-255."""
+    if not files:
+        return np.zeros((0, image_size, image_size, 3), "float32")
+    return np.concatenate([to_rgb_resized(load_rgb(f.path)[None], image_size) for f in files])
 
 
 def _link_or_convert(f: FileReport, dst: Path) -> None:
@@ -362,7 +372,7 @@ def from_directory(image_dir: str | Path, image_size: int = 96, batch_size: int 
                    val_fraction: float = 0.15, test_fraction: float = 0.15,
                    labels_per_class_cap: int | None = None, scan: ScanReport | None = None,
                    cache_dir: str | Path | None = None) -> FolderData:
-    """Scan, split (stratified, by seed) and load a class-per-folder tree with Keras.
+    """Scan, split (stratified, by seed) and load a class-per-folder tree: three :class:`Batches`.
 
     The split lives in ``cache_dir/<folder>-<key>/{train,val,test}/<class>/`` (default
     ``paths.cache_dir("folders")``): links to usable files, RGB PNG copies of converted ones.
@@ -372,8 +382,6 @@ def from_directory(image_dir: str | Path, image_size: int = 96, batch_size: int 
         >>> d = from_directory("photos", image_size=96, seed=0)  # doctest: +SKIP
         >>> print(d.report())  # doctest: +SKIP
     """
-    import keras
-
     scan = scan or scan_folder(image_dir)
     files, names = scan.usable, scan.class_names
     labels = np.array([names.index(f.label) for f in files])
@@ -404,13 +412,12 @@ def from_directory(image_dir: str | Path, image_size: int = 96, batch_size: int 
         (tmp / ".complete").write_text(json.dumps(sig[:5]))
         shutil.rmtree(out, ignore_errors=True)
         os.replace(tmp, out)
-    common = dict(labels="inferred", label_mode="int", class_names=names, color_mode="rgb",
-                  batch_size=batch_size, image_size=(image_size, image_size), verbose=False)
-    sets = {s: keras.utils.image_dataset_from_directory(out / s, shuffle=(s == "train"), seed=seed, **common)
-            for s in parts}
+    order = {s: [files[i] for i in idx] for s, idx in parts.items()}
+    sets = {s: Batches(_load_split(order[s], image_size), labels[parts[s]], batch_size=batch_size,
+                       shuffle=(s == "train"), seed=seed) if order[s] else None for s in parts}
     counts = {s: {c: int((labels[idx] == k).sum()) for k, c in enumerate(names)} for s, idx in parts.items()}
-    source = {str(out / rel): f.path for rel, f in dest.items()}
-    return FolderData(sets["train"], sets["val"], sets["test"], names, counts, scan, out, source)
+    return FolderData(sets["train"], sets["val"], sets["test"], names, counts, scan, out,
+                      {s: [f.path for f in fs] for s, fs in order.items()})
 
 
 # ------------------------------------------------------------------ demo folder

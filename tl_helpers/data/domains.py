@@ -1,4 +1,4 @@
-"""Data for the domain-adaptation notebook: an MNIST-M-style target domain, and cached features.
+"""Data for the domain-adaptation notebook: a source domain and an MNIST-M-style target domain.
 
 MNIST-M (Ganin & Lempitsky, 2015) blends every MNIST digit with a random patch
 of a colour photo: ``out = |patch - digit|`` per pixel and channel. We build the
@@ -16,15 +16,16 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
-import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .data import FASHION_MNIST_CLASSES, load_fashion_mnist, load_tfds
-from .paths import cache_dir
+from . import tfds
+from .fashion_mnist import FASHION_MNIST_CLASSES, load_fashion_mnist
+
+if TYPE_CHECKING:
+    from ..config import Profile
 
 
 @dataclass
@@ -115,24 +116,14 @@ def blend_with_photos(items: np.ndarray, seed: int = 0, bank: list[np.ndarray] |
     return out
 
 
-def _load_gray(P: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+def _load_gray(P: Profile) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
     if P.dataset == "fashion_mnist":
         (xtr, ytr), (xte, yte) = load_fashion_mnist()
         return xtr, ytr, xte, yte, list(FASHION_MNIST_CLASSES)
-    import tensorflow as tf
-
-    name = P.datasets.get("digits", "mnist")
-    arrays = []
-    for split in ("train", "test"):
-        ds, info = load_tfds(name, split, as_supervised=True, with_info=True)
-        ds = ds.map(lambda x, y: (tf.cast(tf.image.resize(tf.image.rgb_to_grayscale(x) if x.shape[-1] == 3
-                                                          else x, (28, 28)), tf.uint8), y))
-        xs, ys = zip(*ds.batch(1024).as_numpy_iterator())
-        arrays += [np.concatenate(xs)[..., 0], np.concatenate(ys).astype("int64")]
-    return (*arrays, list(info.features["label"].names))
+    return tfds.gray_arrays(P.datasets.get("digits", "mnist"))
 
 
-def load_domains(P: Any, source_per_class: int, target_per_class: int, test_size: int) -> DomainData:
+def load_domains(P: Profile, source_per_class: int, target_per_class: int, test_size: int) -> DomainData:
     """Source = the track's grayscale items; target = *disjoint* items blended with photo patches.
 
     lite/smoke: Fashion-MNIST -> "Fashion-MNIST-M"; full: MNIST (TFDS) -> MNIST-M-style.
@@ -157,32 +148,3 @@ def load_domains(P: Any, source_per_class: int, target_per_class: int, test_size
     return DomainData(xtr[src], ytr[src], blend_with_photos(xtr[tgt], P.seed, bank), ytr[tgt],
                       xte[test], yte[test], blend_with_photos(xte[test], P.seed + 10_000, bank), yte[test],
                       names)
-
-
-def cached_features(extractor: Any, x: np.ndarray, image_size: int, preprocess: Any, tag: str,
-                    batch_size: int = 256, cache: bool = True) -> np.ndarray:
-    """``extractor.predict`` on images, cached under ``paths.cache_dir("domain_features")``.
-
-    The cache file is keyed by the images' bytes, ``image_size`` and ``tag``; ``tag`` must name
-    everything else that changes the features (backbone, weights). The cache lives in
-    ``$TL_CACHE_DIR`` or the per-user cache folder, never in the course checkout.
-    Nothing is cached in mock mode (``TL_MOCK_DATA``: random weights, test runs).
-
-    Example:
-        >>> import keras
-        >>> f = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.GlobalAveragePooling2D()])
-        >>> cached_features(f, np.zeros((3, 8, 8), "uint8"), 8, None, "doc", cache=False).shape
-        (3, 3)
-    """
-    from .data import make_dataset
-
-    cache = cache and os.environ.get("TL_MOCK_DATA", "") in ("", "0")
-    key = hashlib.sha1(np.ascontiguousarray(x).tobytes() + f"{tag}|{image_size}".encode()).hexdigest()[:16]
-    path = cache_dir("domain_features") / f"{tag}_{key}.npy"
-    if cache and path.is_file():
-        return np.load(path)
-    ds = make_dataset(x, None, image_size, preprocess, batch_size=batch_size, cache=False)
-    feats = np.asarray(extractor.predict(ds, verbose=0), "float32")
-    if cache:
-        np.save(path, feats)
-    return feats

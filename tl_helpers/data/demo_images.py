@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
+from ..paths import cache_dir
+from . import tfds
+from .fashion_mnist import load_fashion_mnist
 from .folders import KERAS_EXTENSIONS, to_rgb
-from .paths import cache_dir
+
+if TYPE_CHECKING:
+    from ..config import Profile
 
 DEMO_FMNIST = {0: "tshirt_top", 1: "trouser", 2: "pullover", 5: "sandal", 7: "sneaker", 8: "bag"}
 
@@ -61,7 +66,7 @@ def write_messy_files(folder: str | Path) -> dict[str, str]:
     return planted
 
 
-def write_demo_folder(P: Any, per_class: int, out: str | Path | None = None, messy: bool = True) -> Path:
+def write_demo_folder(P: Profile, per_class: int, out: str | Path | None = None, messy: bool = True) -> Path:
     """Write a demo image folder (PNG/JPEG, one sub-folder per class) for ``P``'s track; reuse it if present.
 
     lite/smoke: six Fashion-MNIST classes (28 px, half PNG, half JPEG); full: ``tf_flowers``
@@ -73,29 +78,19 @@ def write_demo_folder(P: Any, per_class: int, out: str | Path | None = None, mes
         >>> write_demo_folder(get_profile("smoke"), per_class=10)  # doctest: +SKIP
         PosixPath('.../tl-course/demo_images/fashion_mnist-10-messy')
     """
-    from . import data
-
     tag = f"{P.dataset}{'-mock' if P.mock else ''}-{per_class}{'-messy' if messy else ''}"
     out = Path(out or cache_dir("demo_images") / tag)
     if (out / ".complete").exists():
         return out
     shutil.rmtree(out, ignore_errors=True)
     if P.dataset == "fashion_mnist":
-        (x, y), _ = data.load_fashion_mnist()
+        (x, y), _ = load_fashion_mnist()
         names = DEMO_FMNIST
         picks = {k: np.flatnonzero(y == k)[:per_class] for k in names}
         items = [(names[k], i, np.stack([x[i]] * 3, -1)) for k in names for i in picks[k]]
     else:
-        ds, info = data.load_tfds(P.dataset, "train", as_supervised=True, with_info=True)
-        names = dict(enumerate(info.features["label"].names))
-        seen: dict[int, int] = {}
-        items = []
-        for i, (img, lab) in enumerate(ds.as_numpy_iterator()):
-            if seen.get(int(lab), 0) < per_class:
-                seen[int(lab)] = seen.get(int(lab), 0) + 1
-                items.append((names[int(lab)], i, img if img.shape[-1] == 3 else img[..., :3]))
-            if len(seen) == len(names) and min(seen.values()) >= per_class:
-                break
+        found, label_names = tfds.first_per_class(P.dataset, per_class)
+        items = [(label_names[lab], i, img) for i, (lab, img) in enumerate(found)]
     for name, i, img in items:
         (out / name).mkdir(parents=True, exist_ok=True)
         as_png = P.dataset == "fashion_mnist" and i % 2 == 0

@@ -30,17 +30,63 @@ def test_stratified_split_keeps_class_balance_and_disjoint():
         data.stratified_split(y, 1.5)
 
 
-def test_make_dataset_resizes_to_rgb_and_preprocesses(tiny_images):
+def test_batches_resize_to_rgb_and_preprocess(tiny_images):
     x, y = tiny_images
-    ds = data.make_dataset(x, y, 32, preprocess=lambda t: t / 255.0, batch_size=16, shuffle=True)
-    xb, yb = next(iter(ds))
-    assert tuple(xb.shape) == (16, 32, 32, 3) and float(np.max(xb)) <= 1.0
-    xb = np.asarray(xb)
+    b = data.Batches(x, y, batch_size=16, shuffle=True, image_size=32, preprocess=lambda t: t / 255.0)
+    xb, yb = b[0]
+    assert xb.shape == (16, 32, 32, 3) and xb.dtype == np.float32 and float(xb.max()) <= 1.0
     assert np.allclose(xb[..., 0], xb[..., 2])  # gray copied to 3 channels
-    all_y = np.concatenate([np.asarray(b[1]) for b in ds])
+    all_y = np.concatenate([b[i][1] for i in range(len(b))])
     assert sorted(all_y.tolist()) == sorted(y.tolist())
     with pytest.raises(ValueError, match="must match"):
-        data.make_dataset(x, y[:5], 32)
+        data.Batches(x, y[:5], image_size=32)
+
+
+def test_batches_reshuffle_every_epoch_from_the_seed(tiny_images):
+    x, y = tiny_images
+    def epochs(seed):
+        b = data.Batches(x, y, batch_size=8, shuffle=True, seed=seed, image_size=16)
+        out = []
+        for _ in range(2):
+            out.append(np.concatenate([b[i][1] for i in range(len(b))]))
+            b.on_epoch_end()
+        return out
+    a, again, other = epochs(0), epochs(0), epochs(1)
+    assert all(np.array_equal(u, v) for u, v in zip(a, again))        # same seed, same batches
+    assert not np.array_equal(a[0], a[1])                              # a new order every epoch
+    assert not np.array_equal(a[0], other[0])                          # the seed matters
+    assert sorted(a[1].tolist()) == sorted(y.tolist())                 # every example once per epoch
+
+
+def test_batches_cached_and_uncached_agree_and_keep_dict_labels(tiny_images):
+    x, y = tiny_images
+    kw = dict(batch_size=7, shuffle=True, seed=3, image_size=20, preprocess=lambda t: t / 127.5 - 1)
+    cached = data.Batches(x, {"a": y, "b": 2 * y}, cache=True, **kw)
+    fresh = data.Batches(x, {"a": y, "b": 2 * y}, cache=False, **kw)
+    for i in range(len(cached)):
+        (xa, ya), (xb, yb) = cached[i], fresh[i]
+        np.testing.assert_allclose(xa, xb, rtol=0, atol=1e-6)
+        assert np.array_equal(ya["b"], 2 * ya["a"]) and np.array_equal(ya["a"], yb["a"])
+
+
+def test_batches_train_a_model_on_this_backend(tiny_images):
+    import keras
+
+    x, y = tiny_images
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(int(y.max()) + 1, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(data.Batches(x, y, batch_size=8, shuffle=True, image_size=16), epochs=2, verbose=0)
+    assert model.predict(data.Batches(x, image_size=16, batch_size=8), verbose=0).shape == (len(x), int(y.max()) + 1)
+
+
+def test_resize_matches_tensorflow_on_tensorflow(tiny_images):
+    tf = pytest.importorskip("tensorflow")
+    x, _ = tiny_images
+    ours = data.to_rgb_resized(x[:4], 40)
+    theirs = tf.image.grayscale_to_rgb(tf.image.resize(tf.cast(x[:4, ..., None], tf.float32), (40, 40))).numpy()
+    np.testing.assert_allclose(ours, theirs, atol=1e-3)
 
 
 def test_prepare_images_matches_pipeline(tiny_images):
@@ -64,13 +110,13 @@ def _write_fake_fmnist(folder, n=6):
 def test_fashion_mnist_prefers_tl_data_dir(monkeypatch, tmp_path):
     _write_fake_fmnist(tmp_path / "fashion-mnist")
     monkeypatch.setenv("TL_DATA_DIR", str(tmp_path))
-    assert data.fashion_mnist_locations()[0] == tmp_path / "fashion-mnist"
+    assert data.fashion_mnist.fashion_mnist_locations()[0] == tmp_path / "fashion-mnist"
     (xtr, ytr), (xte, yte) = data.load_fashion_mnist()
     assert xtr.shape == (6, 28, 28) and ytr.tolist() == [0, 1, 2, 3, 4, 5] and xte.shape == (6, 28, 28)
 
 
 def test_fashion_mnist_missing_offline_fails_fast(monkeypatch, tmp_path):
-    monkeypatch.setattr(data, "fashion_mnist_locations", lambda: [tmp_path / "nowhere"])
+    monkeypatch.setattr(data.fashion_mnist, "fashion_mnist_locations", lambda: [tmp_path / "nowhere"])
     monkeypatch.setenv("TL_OFFLINE", "1")
     start = time.monotonic()
     with pytest.raises(offline.MissingResourceError) as err:
@@ -80,16 +126,17 @@ def test_fashion_mnist_missing_offline_fails_fast(monkeypatch, tmp_path):
 
 
 def test_tfds_missing_offline_fails_fast_with_lite_fix(monkeypatch, tmp_path):
+    pytest.importorskip("tensorflow_datasets")
     monkeypatch.setenv("TL_OFFLINE", "1")
     start = time.monotonic()
     with pytest.raises(offline.MissingResourceError) as err:
-        data.load_tfds("tf_flowers", "train", data_dir=str(tmp_path))
+        data.tfds.load_tfds("tf_flowers", "train", data_dir=str(tmp_path))
     assert time.monotonic() - start < 10
     assert "tf_flowers" in str(err.value) and "lite" in str(err.value)
 
 
 def test_full_track_data_path_under_mock_data():
-    import tensorflow_datasets as tfds
+    tfds = pytest.importorskip("tensorflow_datasets")
     from dataclasses import replace
     from tl_helpers import config
 
@@ -99,5 +146,5 @@ def test_full_track_data_path_under_mock_data():
         assert d.x_train.shape[1:] == (40, 40, 3) and d.x_train.dtype == np.uint8
         assert d.class_names == ["dandelion", "daisy", "tulips", "sunflowers", "roses"]
         assert len(d.y_test) <= 10 and np.bincount(d.y_train).max() <= 3
-        ds, info = data.load_tfds("oxford_iiit_pet", "train", with_info=True)
+        ds, info = data.tfds.load_tfds("oxford_iiit_pet", "train", with_info=True)
         assert "segmentation_mask" in next(iter(ds))

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 
 from tl_helpers import config
-from tl_helpers.features import feature_dataset
+from tl_helpers.data import Batches
 
 
 def _train(seed: int) -> np.ndarray:
@@ -23,7 +23,7 @@ def _train(seed: int) -> np.ndarray:
                               keras.layers.Dropout(0.3), keras.layers.BatchNormalization(),
                               keras.layers.Dense(2, activation="softmax")])
     model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
-    model.fit(feature_dataset(x, y, batch_size=16, shuffle=True, seed=seed), epochs=3, verbose=0)
+    model.fit(Batches(x, y, batch_size=16, shuffle=True, seed=seed), epochs=3, verbose=0)
     return np.concatenate([keras.ops.convert_to_numpy(w).ravel() for w in model.weights])
 
 

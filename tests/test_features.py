@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from tl_helpers import backbones, baselines, features
+from tl_helpers import backbones, baselines, data, features
 from tl_helpers.checks import CheckFailed
 from tl_helpers.checks import nb01
 
@@ -17,9 +17,6 @@ def tiny_base(size: int = 8, seed: int = 0) -> keras.Model:
     keras.utils.set_random_seed(seed)
     return keras.Sequential([keras.Input((size, size, 3)), keras.layers.Conv2D(4, 3),
                              keras.layers.GlobalAveragePooling2D()])
-
-
-P = SimpleNamespace(backbone="tiny", name="smoke", image_size=8, dataset="toy")
 
 
 def identity(x):
@@ -37,28 +34,45 @@ def _fresh_memory():
 def test_cached_features_memory_then_disk(tmp_path, monkeypatch):
     base = tiny_base()
     x = np.random.default_rng(0).integers(0, 255, (6, 5, 5), dtype="uint8")
-    f1 = features.cached_features(base, x, P, "random", identity, directory=tmp_path, verbose=False)
+    f1 = features.cached_features(base, x, 8, identity, directory=tmp_path, verbose=False)
     files = list(tmp_path.glob("*.npy"))
-    assert f1.shape == (6, 4) and len(files) == 1
-    assert "toy-tiny-8px-random-smoke" in files[0].name
+    assert f1.shape == (6, 4) and len(files) == 1 and files[0].name.startswith("6x8px-")
 
     def boom(*a, **k):
         raise AssertionError("should have come from a cache")
 
     monkeypatch.setattr(features, "extract_features", boom)
-    f2 = features.cached_features(base, x, P, "random", identity, directory=tmp_path, verbose=False)
+    f2 = features.cached_features(base, x, 8, identity, directory=tmp_path, verbose=False)
     assert f2 is f1  # memory
     features.clear_memory_cache()
-    f3 = features.cached_features(base, x, P, "random", identity, directory=tmp_path, verbose=False)
+    f3 = features.cached_features(base, x, 8, identity, directory=tmp_path, verbose=False)
     np.testing.assert_array_equal(f3, f1)  # disk
 
 
-def test_cache_key_changes_with_images_and_weights(tmp_path):
+def test_cache_key_changes_with_images_weights_cut_and_preprocessing(tmp_path):
     x = np.zeros((3, 5, 5), "uint8")
-    features.cached_features(tiny_base(seed=0), x, P, None, identity, directory=tmp_path, verbose=False)
-    features.cached_features(tiny_base(seed=0), x[:2], P, None, identity, directory=tmp_path, verbose=False)
-    features.cached_features(tiny_base(seed=1), x, P, None, identity, directory=tmp_path, verbose=False)
-    assert len(list(tmp_path.glob("*.npy"))) == 3
+    run = lambda m, imgs, prep=identity: features.cached_features(m, imgs, 8, prep, directory=tmp_path,
+                                                                  verbose=False)
+    run(tiny_base(seed=0), x)
+    run(tiny_base(seed=0), x[:2])                       # other images
+    run(tiny_base(seed=1), x)                           # other (random) weights: never the cached ones
+    run(tiny_base(seed=0), x, lambda t: t / 127.5 - 1)  # other preprocessing, also a lambda
+    mean = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.GlobalAveragePooling2D()])
+    peak = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.GlobalMaxPooling2D()])
+    run(mean, x + 7), run(peak, x + 7)                  # no weights at all: told apart by their layers
+    assert len(list(tmp_path.glob("*.npy"))) == 6
+    assert not np.array_equal(run(tiny_base(seed=0), x + 50), run(tiny_base(seed=1), x + 50))
+
+
+def test_float16_storage_gives_the_same_float32_on_first_and_cached_runs(tmp_path):
+    x = np.random.default_rng(2).integers(0, 255, (4, 8, 8), dtype="uint8")
+    first = features.cached_features(tiny_base(), x, 8, identity, dtype="float16", directory=tmp_path, verbose=False)
+    features.clear_memory_cache()
+    again = features.cached_features(tiny_base(), x, 8, identity, dtype="float16", directory=tmp_path, verbose=False)
+    assert first.dtype == again.dtype == np.float32 and np.array_equal(first, again)
+    assert np.load(next(tmp_path.glob("*.npy"))).dtype == np.float16
+    with pytest.raises(ValueError, match="dtype"):
+        features.cached_features(tiny_base(), x, 8, dtype="int8")
 
 
 def test_cache_lives_in_the_course_cache_not_the_checkout(tmp_path, monkeypatch, capsys):
@@ -66,9 +80,9 @@ def test_cache_lives_in_the_course_cache_not_the_checkout(tmp_path, monkeypatch,
     monkeypatch.setenv("TL_CACHE_DIR", str(tmp_path / "course-cache"))
     assert features.cache_dir() == tmp_path / "course-cache" / "features"
     x = np.zeros((3, 5, 5), "uint8")
-    features.cached_features(tiny_base(), x, P, None, identity)
+    features.cached_features(tiny_base(), x, 8, identity)
     features.clear_memory_cache()
-    features.cached_features(tiny_base(), x, P, None, identity)
+    features.cached_features(tiny_base(), x, 8, identity)
     assert len(list((tmp_path / "course-cache" / "features").glob("*.npy"))) == 1
     out = capsys.readouterr().out
     assert "extracted" in out and "disk cache" in out and str(tmp_path) not in out
@@ -103,7 +117,7 @@ def test_fingerprint_sensitive_to_dtype_and_content():
 # ------------------------------------------------------------- label subsets
 def test_nested_label_subsets_are_nested_and_balanced():
     y = np.repeat(np.arange(4), 12)
-    s = features.nested_label_subsets(y, [1, 3, 10, "all"], seed=3)
+    s = data.nested_label_subsets(y, [1, 3, 10, "all"], seed=3)
     for k in (1, 3, 10):
         assert np.bincount(y[s[k]]).tolist() == [k] * 4
     assert set(s[1]) <= set(s[3]) <= set(s[10])
@@ -114,13 +128,13 @@ def test_nested_label_subsets_are_nested_and_balanced():
 def test_nested_label_subsets_too_many_labels_names_the_limit():
     y = np.array([0] * 10 + [1] * 4)
     with pytest.raises(ValueError, match="only 4 examples.*k <= 4"):
-        features.nested_label_subsets(y, [5], seed=0)
+        data.nested_label_subsets(y, [5], seed=0)
     with pytest.raises(ValueError, match="positive integers"):
-        features.nested_label_subsets(y, [0], seed=0)
+        data.nested_label_subsets(y, [0], seed=0)
 
 
 def test_fitting_ks_drops_only_what_does_not_fit(capsys):
-    assert features.fitting_ks(np.array([0, 0, 0, 1, 1, 1]), [2, 3, 4, "all"]) == [2, 3, "all"]
+    assert data.fitting_ks(np.array([0, 0, 0, 1, 1, 1]), [2, 3, 4, "all"]) == [2, 3, "all"]
     assert "4 skipped" in capsys.readouterr().out
 
 
@@ -206,12 +220,3 @@ def test_check_nearest_centroid():
         nb01.nb01_nearest_centroid(1 - pred, 0.0, f_lab, y_lab, f_test, y_test)
     with pytest.raises(CheckFailed, match="fraction"):
         nb01.nb01_nearest_centroid(pred, 0.123, f_lab, y_lab, f_test, y_test)
-
-
-def test_feature_dataset_yields_every_row_once_per_epoch():
-    f = np.arange(10, dtype="float32").reshape(5, 2)
-    ds = features.feature_dataset(f, np.arange(5), batch_size=2, seed=0)
-    rows = np.concatenate([b[0].numpy() for b in ds])
-    assert sorted(rows[:, 0].tolist()) == f[:, 0].tolist()
-    with pytest.raises(ValueError, match="must match"):
-        features.feature_dataset(f, np.arange(4))

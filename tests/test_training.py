@@ -49,27 +49,17 @@ def test_split_rejects_unknown_layer_and_skip_connection(mobilenet):
         training.split_at(keras.Model(inp, out), "c")
 
 
-def test_cached_activations_default_folder_is_the_course_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("TL_CACHE_DIR", str(tmp_path / "cache"))
-    checkout = Path(training.__file__).resolve().parents[1]
-    before = sorted(checkout.rglob("act_*.npy"))
+def test_bottom_activations_go_through_the_one_cache(mobilenet, tmp_path):
+    """Notebook 02 caches its frozen bottom with features.cached_features: the cut is part of the key."""
+    from tl_helpers import features
+
+    bottom_a, _ = training.split_at(mobilenet, "conv_pad_12")
+    bottom_b, _ = training.split_at(mobilenet, "conv_pad_6")
     x = np.random.default_rng(0).integers(0, 255, (3, 28, 28)).astype("uint8")
-    mean = keras.Sequential([keras.Input((8, 8, 3)), L.GlobalAveragePooling2D()])
-    training.cached_activations(mean, x, 8, tag="default")
-    assert len(list((tmp_path / "cache" / "activations").glob("act_*.npy"))) == 1
-    assert sorted(checkout.rglob("act_*.npy")) == before          # nothing written into the checkout
-
-
-def test_cached_activations_uses_disk_cache(tmp_path):
-    x = np.random.default_rng(0).integers(0, 255, (6, 28, 28)).astype("uint8")
-    mean = keras.Sequential([keras.Input((8, 8, 3)), L.GlobalAveragePooling2D()])
-    first = training.cached_activations(mean, x, 8, tag="t", cache_dir=tmp_path)
-    assert first.shape == (6, 3) and len(list(tmp_path.glob("act_*.npy"))) == 1
-    other = keras.Sequential([keras.Input((8, 8, 3)), L.GlobalMaxPooling2D()])
-    again = training.cached_activations(other, x, 8, tag="t", cache_dir=tmp_path)  # same tag: read back
-    np.testing.assert_array_equal(first, again)
-    fresh = training.cached_activations(other, x, 8, tag="max", cache_dir=tmp_path)
-    assert not np.allclose(first, fresh)
+    size = int(mobilenet.inputs[0].shape[1])
+    a = features.cached_features(bottom_a, x, size, directory=tmp_path, verbose=False)
+    b = features.cached_features(bottom_b, x, size, directory=tmp_path, verbose=False)
+    assert a.shape[1:] != b.shape[1:] and len(list(tmp_path.glob("*.npy"))) == 2
 
 
 # ---------------------------------------------------------------- freezing

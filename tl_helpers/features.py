@@ -85,18 +85,35 @@ def cache_dir() -> Path:
     return _course_cache_dir("features")
 
 
+def _leaf_layers(model: Any) -> list[Any]:
+    out = []
+    for layer in getattr(model, "layers", []):
+        out += _leaf_layers(layer) if getattr(layer, "layers", None) else [layer]
+    return out
+
+
 def model_fingerprint(model: keras.Model) -> str:
-    """A hash of a model's weights and of its input and output shapes (two cuts of one backbone differ).
+    """A hash of a model's weights, its layers' kinds and settings (names aside) and its input/output shapes.
+
+    Two cuts of one backbone, two weightless models (average vs max pooling) or the
+    same layers with other weights all get different fingerprints.
 
     Example:
-        >>> a = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Conv2D(2, 3, kernel_initializer="ones")])
-        >>> b = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Conv2D(2, 3, kernel_initializer="zeros")])
-        >>> model_fingerprint(a) == model_fingerprint(b)
+        >>> pool = lambda layer: keras.Sequential([keras.Input((4, 4, 3)), layer])
+        >>> model_fingerprint(pool(keras.layers.GlobalAveragePooling2D())) == model_fingerprint(
+        ...     pool(keras.layers.GlobalMaxPooling2D()))
         False
     """
-    shapes = [tuple(t.shape) for t in keras.tree.flatten(model.inputs)], \
-        [tuple(t.shape) for t in keras.tree.flatten(model.outputs)]
-    return fingerprint(weights_fingerprint(model), shapes)
+    layers = []
+    for layer in _leaf_layers(model):
+        try:
+            config = {k: v for k, v in layer.get_config().items() if k not in ("name", "trainable")}
+        except NotImplementedError:
+            config = {}
+        layers.append((type(layer).__name__, repr(config)))
+    shapes = ([tuple(t.shape) for t in keras.tree.flatten(model.inputs)],
+              [tuple(t.shape) for t in keras.tree.flatten(model.outputs)])
+    return fingerprint(weights_fingerprint(model), layers, shapes)
 
 
 def preprocess_fingerprint(preprocess: Callable[[Any], Any] | None) -> str:

@@ -31,8 +31,14 @@ def load_tfds(name: str, split: str, data_dir: str | None = None, **kwargs: Any)
         >>> with tfds_lib.testing.mock_data(num_examples=4):  # doctest: +SKIP
         ...     ds = load_tfds("tf_flowers", "train", as_supervised=True)
     """
-    import tensorflow_datasets as tfds
-
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError as err:
+        raise MissingResourceError(
+            f"the package tensorflow-datasets (the full track loads {name!r} with it)", [],
+            [LITE_FIX, "install the TensorFlow extras: pip install \"tl-helpers[tf]\" "
+             "(or pip install -r requirements.txt)"],
+            cause="it is not installed in this environment (a JAX or PyTorch install)") from err
     try:
         return tfds.load(name, split=split, data_dir=data_dir, download=False, **kwargs)
     except AssertionError:  # "could not find data": not prepared yet

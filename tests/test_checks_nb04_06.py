@@ -134,7 +134,7 @@ def model_and_files(tmp_path: Path):
 
 
 def test_06_ex2_top3(model_and_files, capfd):
-    from tl_helpers.folders import load_rgb
+    from tl_helpers.data.folders import load_rgb
 
     model, files = model_and_files
     names = list("abcde")

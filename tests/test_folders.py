@@ -1,4 +1,4 @@
-"""Scanning, converting and splitting a folder of images (tl_helpers.folders), on tiny temporary folders."""
+"""Scanning, converting and splitting a folder of images (tl_helpers.data.folders), on tiny temporary folders."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tl_helpers import demo_images, folders
+from tl_helpers.data import demo_images, folders
 
 RNG = np.random.default_rng(0)
 
@@ -161,21 +161,23 @@ def test_from_directory_leaves_folder_untouched(messy: Path, tmp_path: Path) -> 
     x, y = d.arrays("test")
     assert x.shape == (3, 24, 24, 3) and x.dtype == np.uint8
     assert y.tolist() == [0] * d.counts["test"]["cats"] + [1] * d.counts["test"]["dogs"]
-    names = [d.source[p] for p in d.train.file_paths + d.val.file_paths + d.test.file_paths]
+    names = d.files["train"] + d.files["val"] + d.files["test"]
     assert all(n.parent.parent == messy for n in names) and len(set(names)) == 12
-    for split in ("train", "val", "test"):  # labels follow the class folder
-        for p in getattr(d, split).file_paths:
-            assert Path(p).parent.name == d.source[p].parent.name
-    # converted files are PNG copies in the cache; the same call reuses the split
-    converted = [p for p, src in d.source.items() if src.name in ("cmyk.jpg", "deep.png", "alpha.png")]
-    assert len(converted) == 3
-    for p in converted:
-        assert p.endswith(".png") and not Path(p).is_symlink() and Image.open(p).mode == "RGB"
-    linked = [p for p, src in d.source.items() if src.name.startswith("g")]
-    assert all(Path(p).resolve() == d.source[p].resolve() for p in linked)
+    for split in ("train", "val", "test"):  # labels follow the class folder, in the split's order
+        _, labels = d.arrays(split)
+        assert [d.class_names[k] for k in labels] == [f.parent.name for f in d.files[split]]
+    # the split folders for other readers: converted files as RGB PNG copies, the others as links to yours
+    written = [p for p in d.split_dir.rglob("*") if p.is_symlink() or (p.is_file() and p.name != ".complete")]
+    copies = [p for p in written if not p.is_symlink()]
+    assert sorted(p.name.split(".")[0] for p in copies) == ["alpha", "cmyk", "deep"]
+    assert all(p.suffix == ".png" and Image.open(p).mode == "RGB" for p in copies)
+    assert {p.resolve() for p in written if p.is_symlink()} == {f.resolve() for f in names if f.name.startswith("g")}
+    # the batches hold the scan's conversion: the fully transparent red PNG is white, not red
+    (split, i), = [(s, i) for s in d.files for i, f in enumerate(d.files[s]) if f.name == "alpha.png"]
+    assert (d.arrays(split)[0][i] == 255).all()
     again = folders.from_directory(messy, image_size=24, batch_size=4, seed=0, val_fraction=0.2,
                                    test_fraction=0.2, labels_per_class_cap=3, cache_dir=tmp_path / "cache")
-    assert again.split_dir == d.split_dir and sorted(again.test.file_paths) == sorted(d.test.file_paths)
+    assert again.split_dir == d.split_dir and again.files == d.files
     with pytest.raises(ValueError, match="labels_per_class_cap"):
         folders.from_directory(messy, labels_per_class_cap=0, cache_dir=tmp_path / "cache")
 

@@ -87,7 +87,7 @@ def nb06_top3(top3: Callable[[Any], list[tuple[str, float]]], model: Any, class_
     """
     import keras
 
-    from ..folders import load_rgb
+    from ..data.folders import load_rgb
 
     answered(top3, "top3")
     _need(callable(top3), hint="top3 must be a function: def top3(path): ...")

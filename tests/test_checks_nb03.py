@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from tl_helpers import domain
+from tl_helpers import batchnorm, domain
 from tl_helpers.checks import CheckFailed, check_adabn_layer, check_coral_by_hand, check_grl_function
 
 RNG = np.random.default_rng(0)
@@ -91,7 +91,7 @@ def test_ex3_right_answer_passes(capfd):
 def _adapted_model_statistics():
     """The shortcut: the statistics AdaBN wrote into the notebook's model (here, for TARGET)."""
     model = keras.Sequential([keras.Input((TARGET.shape[1],)), keras.layers.BatchNormalization()])
-    domain.adapt_batchnorm(model, TARGET)
+    batchnorm.reestimate_batchnorm(model, TARGET)
     return keras.ops.convert_to_numpy(model.layers[0].moving_mean), keras.ops.convert_to_numpy(model.layers[0].moving_variance)
 
 

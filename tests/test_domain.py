@@ -1,4 +1,4 @@
-"""Unit tests for tl_helpers.domain and tl_helpers.domain_data: tiny, deterministic, seconds."""
+"""Unit tests for tl_helpers.domain and tl_helpers.data.domains: tiny, deterministic, seconds."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from keras import layers
 
 from tl_helpers import autodiff, domain
-from tl_helpers.domain_data import blend_with_photos
+from tl_helpers.data.domains import blend_with_photos
 
 
 # ------------------------------------------------------------------ gradient reversal
@@ -21,7 +21,7 @@ def test_grl_forward_is_identity_and_gradient_is_minus_lambda(lam):
     # forward: exactly the input, in the layer's compute dtype (float16 under mixed precision too)
     np.testing.assert_array_equal(autodiff.to_numpy(grl(x)), x.astype(grl.compute_dtype))
     weights = np.arange(12, dtype="float32").reshape(4, 3)  # a non-trivial upstream gradient
-    _, g = autodiff.input_gradient(lambda t: keras.ops.sum(weights * grl(t)), x)
+    _, g = autodiff.input_gradient(lambda t: keras.ops.sum(keras.ops.multiply(weights, grl(t))), x)
     tol = 1e-6 if grl.compute_dtype == "float32" else 5e-3
     np.testing.assert_allclose(autodiff.to_numpy(g), -lam * weights, rtol=tol, atol=tol)
 
@@ -34,6 +34,38 @@ def test_grl_lambda_is_a_variable_read_at_call_time():
     np.testing.assert_allclose(autodiff.to_numpy(g), -0.8 * np.ones((2, 2)),
                                rtol=1e-6 if grl.compute_dtype == "float32" else 1e-3)
     assert not grl.lam.trainable
+
+
+class _SetLambda(keras.callbacks.Callback):
+    """Assign λ before every step, as LambdaRamp does (reading self.model syncs JAX's trainer state)."""
+
+    def __init__(self, value):
+        super().__init__()
+        self.value = value
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.get_layer("grl").lam.assign(self.value)
+
+
+@pytest.mark.parametrize("where", ["helper", "notebook"])
+def test_grl_reverses_the_gradient_inside_fit(where):
+    """The lesson of DANN on the current backend: inside the compiled train step the encoder
+    receives -λ times the gradient, so SGD moves it UP the loss; with λ = 0 it gets nothing."""
+    grl_class = domain.GradientReversal if where == "helper" else notebook_definitions("GradientReversal")["GradientReversal"]
+
+    def weight_after_two_steps(lam):
+        inputs = keras.Input((1,))
+        h = layers.Dense(1, use_bias=False, kernel_initializer="ones", name="enc")(inputs)
+        model = keras.Model(inputs, grl_class(lam=0.0, name="grl")(h))   # λ = 0 until the callback sets it
+        model.compile(keras.optimizers.SGD(0.1), "mse")
+        model.fit(np.ones((2, 1), "float32"), np.zeros((2, 1), "float32"), batch_size=1, epochs=1,
+                  shuffle=False, verbose=0, callbacks=[_SetLambda(lam)])
+        return float(autodiff.to_numpy(model.get_layer("enc").kernel)[0, 0])
+
+    # loss w², gradient 2w reversed to -2λw: w <- w + 0.1 · 2λw per step, from w = 1
+    for lam in (0.5, 1.0):
+        assert weight_after_two_steps(lam) == pytest.approx((1 + 0.2 * lam) ** 2, rel=1e-5)
+    assert weight_after_two_steps(0.0) == pytest.approx(1.0)
 
 
 # ------------------------------------------------------------------ CORAL
@@ -257,7 +289,7 @@ def test_blend_is_deterministic_and_follows_the_mnist_m_recipe():
 def test_load_domains_disjoint_deterministic(monkeypatch):
     from types import SimpleNamespace
 
-    from tl_helpers import domain_data
+    from tl_helpers.data import domains as domain_data
 
     rng = np.random.default_rng(0)
     xtr = rng.integers(0, 256, size=(60, 28, 28), dtype=np.uint8)
@@ -318,7 +350,7 @@ def test_notebook_grl_matches_helper():
     for lam in (0.0, 0.4, 1.0):
         mine, theirs = nb["GradientReversal"](lam=lam), domain.GradientReversal(lam=lam)
         np.testing.assert_array_equal(autodiff.to_numpy(mine(x)), autodiff.to_numpy(theirs(x)))
-        grads = [autodiff.to_numpy(autodiff.input_gradient(lambda t: keras.ops.sum(upstream * g(t)), x)[1])
+        grads = [autodiff.to_numpy(autodiff.input_gradient(lambda t: keras.ops.sum(keras.ops.multiply(upstream, g(t))), x)[1])
                  for g in (mine, theirs)]
         np.testing.assert_allclose(grads[0], grads[1], rtol=1e-6)
         np.testing.assert_allclose(grads[0], -lam * upstream, rtol=1e-5)

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from tl_helpers import multitask
+from tl_helpers import data, features, multitask
 from tl_helpers.autodiff import value_and_grads
 from tl_helpers.checks import CheckFailed, nb04
 
@@ -119,7 +119,7 @@ def _items(n=20):
 
 def test_multi_fashion_labels_match_the_items_placed():
     x, y = _items()
-    mf = multitask.make_multi_fashion(x, y, n=12, seed=3, canvas=40, jitter=4)
+    mf = data.make_multi_fashion(x, y, n=12, seed=3, canvas=40, jitter=4)
     assert mf.images.shape == (12, 40, 40) and mf.images.dtype == np.uint8
     np.testing.assert_array_equal(mf.y_a, y[mf.src_a])
     np.testing.assert_array_equal(mf.y_b, y[mf.src_b])
@@ -137,9 +137,9 @@ def test_multi_fashion_labels_match_the_items_placed():
 
 def test_multi_fashion_is_deterministic_by_seed():
     x, y = _items()
-    a = multitask.make_multi_fashion(x, y, n=10, seed=1)
-    b = multitask.make_multi_fashion(x, y, n=10, seed=1)
-    c = multitask.make_multi_fashion(x, y, n=10, seed=2)
+    a = data.make_multi_fashion(x, y, n=10, seed=1)
+    b = data.make_multi_fashion(x, y, n=10, seed=1)
+    c = data.make_multi_fashion(x, y, n=10, seed=2)
     np.testing.assert_array_equal(a.images, b.images)
     np.testing.assert_array_equal(a.y_b, b.y_b)
     assert not np.array_equal(a.images, c.images)
@@ -147,11 +147,11 @@ def test_multi_fashion_is_deterministic_by_seed():
 
 def test_multi_fashion_rejects_bad_input():
     with pytest.raises(ValueError, match=r"\(n, 28, 28\)"):
-        multitask.make_multi_fashion(np.zeros((3, 32, 32, 3), "uint8"), np.arange(3), n=2)
+        data.make_multi_fashion(np.zeros((3, 32, 32, 3), "uint8"), np.arange(3), n=2)
     with pytest.raises(ValueError, match="must match"):
-        multitask.make_multi_fashion(np.zeros((3, 28, 28), "uint8"), np.arange(2), n=2)
+        data.make_multi_fashion(np.zeros((3, 28, 28), "uint8"), np.arange(2), n=2)
     with pytest.raises(ValueError, match="canvas"):
-        multitask.make_multi_fashion(np.zeros((3, 28, 28), "uint8"), np.arange(3), n=2, canvas=30, jitter=4)
+        data.make_multi_fashion(np.zeros((3, 28, 28), "uint8"), np.arange(3), n=2, canvas=30, jitter=4)
 
 
 # ---------------------------------------------------------------- params & labels
@@ -170,9 +170,9 @@ def test_param_ratio_counts_shared_parts_once():
 
 def test_few_labels_per_class():
     y = np.repeat(np.arange(4), 6)
-    idx = multitask.few_labels(y, 2, seed=0)
+    idx = data.few_labels(y, 2, seed=0)
     assert np.bincount(y[idx]).tolist() == [2, 2, 2, 2]
-    small = multitask.few_labels(np.array([0, 0, 0, 1]), 2)
+    small = data.few_labels(np.array([0, 0, 0, 1]), 2)
     assert np.bincount(np.array([0, 0, 0, 1])[small]).tolist() == [2, 1]
 
 
@@ -263,11 +263,14 @@ def test_weight_history_reads_any_log_vars_layer():
 
 
 def test_cached_features_live_in_the_course_cache(tmp_path, monkeypatch):
+    # notebook 04 stores its feature maps in float16 through the one feature cache
     monkeypatch.setenv("TL_CACHE_DIR", str(tmp_path / "cache"))
     base = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 8)])
-    f = multitask.cached_features(base, np.zeros((3, 8, 8), "uint8"), 8, None, "unit")
-    assert f.shape == (3, 1, 1, 2)
-    files = list((tmp_path / "cache" / "features").glob("nb04_unit_*.npy"))
-    assert len(files) == 1
+    images = np.random.default_rng(0).integers(0, 256, (3, 8, 8), dtype=np.uint8)
+    f = features.cached_features(base, images, 8, None, dtype="float16", verbose=False)
+    assert f.shape == (3, 1, 1, 2) and f.dtype == np.float32
+    files = list((tmp_path / "cache" / "features").glob("*.npy"))
+    assert len(files) == 1 and np.load(files[0]).dtype == np.float16
+    np.testing.assert_allclose(f, features.extract_features(base, images, 8), rtol=1e-3, atol=1e-3)
     repo = Path(multitask.__file__).resolve().parents[1]
-    assert not list((repo / "data" / "cache").glob("nb04_unit_*.npy")) if (repo / "data" / "cache").exists() else True
+    assert repo not in files[0].resolve().parents   # nothing written inside the checkout

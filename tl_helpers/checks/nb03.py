@@ -76,7 +76,7 @@ def check_grl_function(grl_textbook: Any) -> None:
         if out.shape != x.shape or not np.allclose(out, x, rtol=1e-5, atol=1e-5):
             raise CheckFailed(f"❌ Not yet: with lam={lam:g} the forward pass does not return x unchanged. "
                               "The forward value of stop_gradient(a) is a, so the terms must add up to x.")
-        _, grad = input_gradient(lambda t: ops.sum(upstream * fn(t, lam)), x)
+        _, grad = input_gradient(lambda t: ops.sum(ops.multiply(upstream, fn(t, lam))), x)
         grad = np.asarray(to_numpy(grad), "float32")
         if np.allclose(grad, lam * upstream, rtol=1e-4, atol=1e-5):
             raise CheckFailed("❌ Not yet: the gradient comes back as +lam times the incoming gradient: "

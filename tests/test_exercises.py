@@ -22,7 +22,7 @@ from tl_helpers import checks, course
 from tl_helpers.student import Exercise, exercises, make_student_notebook
 
 #: the course's notebooks and how many exercises each needs at least.
-MIN_EXERCISES = {"00": 1, "01": 2, "02": 2, "03": 2, "04": 2, "05": 2, "06": 2}
+MIN_EXERCISES = {"00": 1, "01": 2, "02": 2, "03": 2, "04": 2, "05": 2, "06": 2, "07": 2}
 CHECK_ERRORS = {"CheckFailed"}
 #: what checks.answered says about a blank answer: a blank submission's feedback must show it.
 EMPTY_HINT = "still empty"

@@ -15,7 +15,7 @@ import pytest
 
 from tl_helpers import course, home
 
-COURSE = ["00", "01", "02", "03", "04", "05", "06"]
+COURSE = ["00", "01", "02", "03", "04", "05", "06", "07"]
 REPO = home.REPO  # the course home; tests/test_home.py checks every link and install cell against it
 SECTIONS = ["## Learning objectives", "## Summary", "## Exercises", "## Further reading"]
 

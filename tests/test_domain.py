@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from tl_helpers import autodiff, domain
+from tl_helpers import autodiff, batchnorm, domain
 from tl_helpers.data.domains import blend_with_photos
 
 
@@ -187,40 +187,11 @@ def test_balanced_batches_visit_every_source_row_once_per_pass():
     assert sorted(seen.tolist()) == list(range(12))
 
 
-def test_adabn_sets_target_statistics_and_keeps_weights():
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((3,)), layers.Dense(3), layers.BatchNormalization()])
-    before = [w.copy() for w in model.get_weights()[:2]]
-    target = (np.random.default_rng(0).normal(size=(100, 3)) * 4 + 2).astype("float32")
-    assert domain.adapt_batchnorm(model, target, batch_size=30) == 1  # batches of 30, 30, 30, 10
-    bn = model.layers[-1]
-    acts = autodiff.to_numpy(model.layers[0](target))
-    np.testing.assert_allclose(autodiff.to_numpy(bn.moving_mean), acts.mean(0), rtol=2e-3, atol=2e-3)  # TF32-safe
-    np.testing.assert_allclose(autodiff.to_numpy(bn.moving_variance), acts.var(0), rtol=2e-3, atol=2e-3)
-    assert bn.momentum == 0.99 and bn.trainable and "call" not in vars(bn)  # nothing left patched
-    for a, b in zip(before, model.get_weights()[:2]):
-        np.testing.assert_array_equal(a, b)
-    with pytest.raises(ValueError, match="no BatchNormalization"):
-        domain.adapt_batchnorm(keras.Sequential([keras.Input((3,)), layers.Dense(2)]), target)
-
-
+# AdaBN: notebook 03 writes it in a cell; the exactness tests of the helper are in tests/test_batchnorm.py
 def _class_ordered(n_per_class: int = 200, d: int = 4, seed: int = 0) -> np.ndarray:
     """Rows sorted by class, as files often are: each class has its own mean."""
     rng = np.random.default_rng(seed)
     return np.concatenate([rng.normal(m, 1.0, size=(n_per_class, d)) for m in (-3.0, -1.0, 1.0, 4.0)]).astype("float32")
-
-
-def _per_batch_average_adabn(model: keras.Model, x: np.ndarray, batch_size: int) -> None:
-    """The old, inexact AdaBN: training-mode passes, averaging per-batch statistics (momentum seen/(seen+n))."""
-    bns, seen = domain.batchnorm_layers(model), 0
-    for start in range(0, len(x), batch_size):
-        batch = x[start:start + batch_size]
-        for bn in bns:
-            bn.momentum, bn.trainable = seen / (seen + len(batch)), True
-        model(batch, training=True)
-        seen += len(batch)
-    for bn in bns:
-        bn.momentum = 0.99
 
 
 def _stacked_encoder() -> tuple[keras.Model, keras.Sequential]:
@@ -229,31 +200,6 @@ def _stacked_encoder() -> tuple[keras.Model, keras.Sequential]:
                                 layers.BatchNormalization(), layers.Activation("relu")], name="encoder")
     inputs = keras.Input((4,))
     return keras.Model(inputs, layers.Dense(2)(encoder(inputs))), encoder
-
-
-@pytest.mark.parametrize("batch_size", [50, 256, 10_000])
-def test_adabn_is_exact_on_class_ordered_rows_layer_by_layer_and_frozen(batch_size):
-    x = _class_ordered()
-    model, encoder = _stacked_encoder()
-    model.trainable = False  # a frozen model: forward passes alone would update nothing
-    assert domain.adapt_batchnorm(model, x, batch_size=batch_size) == 2
-    bn1, dense, bn2 = encoder.layers[0], encoder.layers[1], encoder.layers[2]
-    np.testing.assert_allclose(autodiff.to_numpy(bn1.moving_mean), x.mean(0), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(autodiff.to_numpy(bn1.moving_variance), x.var(0), rtol=1e-4, atol=1e-4)
-    # layer by layer: BN 2 gets the statistics of its input with BN 1 ALREADY adapted (inference mode)
-    h = autodiff.to_numpy(dense(bn1(x, training=False)))
-    np.testing.assert_allclose(autodiff.to_numpy(bn2.moving_mean), h.mean(0), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(autodiff.to_numpy(bn2.moving_variance), h.var(0), rtol=1e-4, atol=1e-4)
-    assert not model.trainable and not bn1.trainable
-
-
-def test_the_adabn_test_rejects_the_per_batch_average():
-    """The per-batch average (the old helper) is far off on class-ordered rows: the test above can fail."""
-    x = _class_ordered()
-    model, encoder = _stacked_encoder()
-    _per_batch_average_adabn(model, x, batch_size=200)
-    ratio = autodiff.to_numpy(encoder.layers[0].moving_variance) / x.var(0)
-    assert np.all(ratio < 0.5), ratio  # the variance between classes is lost
 
 
 def test_gap_closed():
@@ -407,8 +353,8 @@ def test_notebook_adabn_matches_helper_on_class_ordered_rows():
     x = _class_ordered()
     (m1, enc1), (m2, _) = _stacked_encoder(), _stacked_encoder()
     nb["adapt_batchnorm"](enc1, x)
-    domain.adapt_batchnorm(m2, x, batch_size=64)
-    for a, b in zip(domain.batchnorm_layers(m1), domain.batchnorm_layers(m2)):
+    batchnorm.reestimate_batchnorm(m2, x, batch_size=64)
+    for a, b in zip(batchnorm.batchnorm_layers(m1), batchnorm.batchnorm_layers(m2)):
         for u, v in ((a.moving_mean, b.moving_mean), (a.moving_variance, b.moving_variance)):
             np.testing.assert_allclose(autodiff.to_numpy(u), autodiff.to_numpy(v), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(autodiff.to_numpy(domain.batchnorm_layers(m1)[0].moving_variance), x.var(0), rtol=1e-4)
+    np.testing.assert_allclose(autodiff.to_numpy(batchnorm.batchnorm_layers(m1)[0].moving_variance), x.var(0), rtol=1e-4)

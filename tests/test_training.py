@@ -155,15 +155,7 @@ def test_snapshot_weight_drift_and_errors():
         training.weight_drift(w0, w0[:1])
 
 
-def test_small_cnn_learns_and_table_formats():
-    keras.utils.set_random_seed(0)
-    x = np.zeros((40, 12, 12, 1), "uint8")
-    y = np.repeat([0, 1], 20)
-    x[y == 1, :6] = 255                                  # class 1: bright top half
-    m = training.small_cnn((12, 12, 1), 2)
-    m.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    m.fit(x, y, epochs=15, verbose=0)
-    assert m.evaluate(x, y, verbose=0)[1] == 1.0
+def test_table_formats():
     text = training.format_table({"a": {"n=1": 0.5}, "b": {"n=2": 0.25}})
     assert text.splitlines()[1].split() == ["a", "0.500", "-"]
 
@@ -194,7 +186,7 @@ def test_notebook_unfreeze_loop_matches_unfreeze_from(mobilenet):
         flags_cell = [layer.trainable for layer in top.layers]
         n_helper = training.unfreeze_from(top, first, freeze_batchnorm=freeze_bn)
         assert flags_cell == [layer.trainable for layer in top.layers]
-        assert n_cell == n_helper == training.count_params(top.trainable_weights) > 0
+        assert n_cell == n_helper == sum(int(np.prod(w.shape)) for w in top.trainable_weights) > 0
     unfreeze(top, "conv_dw_7")
     assert not any(l.trainable for l in top.layers if isinstance(l, L.BatchNormalization))   # BN stays frozen
     assert top.get_layer("conv_pw_13").trainable and not top.get_layer("conv_pw_13_bn").trainable

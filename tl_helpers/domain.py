@@ -1,4 +1,6 @@
-"""Domain adaptation building blocks: gradient reversal (DANN), CORAL, AdaBN, balanced batches.
+"""Domain adaptation building blocks: gradient reversal (DANN), CORAL, balanced batches.
+
+AdaBN is :func:`tl_helpers.batchnorm.reestimate_batchnorm` on the target data.
 
 Everything is ``keras.ops`` + Keras layers, so it runs on TensorFlow, JAX and
 PyTorch. The data side (the MNIST-M-style target domain, cached features) lives
@@ -224,86 +226,6 @@ class CoralPenalty(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "weight": self.weight}
-
-
-# ------------------------------------------------------------------ AdaBN
-def batchnorm_layers(model: keras.Layer) -> list[keras.layers.BatchNormalization]:
-    """Every BatchNormalization layer in ``model``, nested models included, in order.
-
-    Example:
-        >>> m = keras.Sequential([keras.Input((3,)), keras.layers.BatchNormalization()])
-        >>> len(batchnorm_layers(m))
-        1
-    """
-    found = []
-    for layer in getattr(model, "layers", []):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            found.append(layer)
-        else:
-            found += batchnorm_layers(layer)
-    return found
-
-
-def _input_statistics(model: keras.Model, bn: keras.layers.BatchNormalization, x: np.ndarray,
-                      batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and population variance, per channel, of what ``bn`` receives over ALL rows of ``x``.
-
-    Runs ``model`` in inference mode on batches of ``x`` while ``bn.call`` is wrapped to
-    accumulate its inputs (float64, Chan's parallel formula, so the batch order does not matter).
-    """
-    count, mean, m2 = 0, 0.0, 0.0
-    original = bn.call
-
-    def recording_call(inputs, *args, **kwargs):
-        nonlocal count, mean, m2
-        a = np.asarray(ops.convert_to_numpy(inputs), "float64")
-        flat = np.moveaxis(a, bn.axis, -1).reshape(-1, a.shape[bn.axis])
-        n, batch_mean = len(flat), flat.mean(axis=0)
-        delta, total = batch_mean - mean, count + len(flat)
-        m2 = m2 + ((flat - batch_mean) ** 2).sum(axis=0) + delta ** 2 * count * n / total
-        mean, count = mean + delta * n / total, total
-        return original(inputs, *args, **kwargs)
-
-    bn.call = recording_call
-    try:
-        for start in range(0, len(x), batch_size):
-            model(x[start:start + batch_size], training=False)
-    finally:
-        del bn.call
-    if count == 0:
-        raise ValueError(f"adapt_batchnorm: BatchNormalization layer {bn.name!r} saw no data: is it part of "
-                         "the model's forward pass, and is x non-empty?")
-    return mean, m2 / count
-
-
-def adapt_batchnorm(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> int:
-    """AdaBN (Li et al. 2016): every BN layer's moving statistics := those of ALL rows of ``x``.
-
-    Exact and layer by layer, as in AdaBN's Algorithm 1: for each BatchNormalization layer
-    in order, its moving mean and variance become the mean and (population) variance, per
-    channel, of what it receives over all of ``x``, in inference mode, with every earlier BN
-    layer already adapted. Not an average of per-batch statistics (with class-ordered rows
-    that underestimates the variance), whatever the batch order or ``batch_size``. No labels,
-    no weight changes; works on frozen models (``trainable = False``). One pass over ``x``
-    per BN layer. Returns the number of BN layers adapted. Notebook 03 writes the same
-    mechanic for its Sequential encoder in a few lines; the tests assert both agree.
-
-    Example:
-        >>> m = keras.Sequential([keras.Input((2,)), keras.layers.BatchNormalization()])
-        >>> adapt_batchnorm(m, np.arange(20, dtype="float32").reshape(10, 2), batch_size=4)
-        1
-        >>> ops.convert_to_numpy(m.layers[0].moving_mean).tolist(), ops.convert_to_numpy(m.layers[0].moving_variance).tolist()
-        ([9.0, 10.0], [33.0, 33.0])
-    """
-    layers = batchnorm_layers(model)
-    if not layers:
-        raise ValueError("adapt_batchnorm: the model has no BatchNormalization layer, so AdaBN has "
-                         "nothing to re-estimate. Add BatchNormalization to the part you want to adapt.")
-    for bn in layers:  # in order: each layer's input depends on the (adapted) layers before it
-        mean, var = _input_statistics(model, bn, x, batch_size)
-        bn.moving_mean.assign(mean.astype(bn.moving_mean.dtype))
-        bn.moving_variance.assign(var.astype(bn.moving_variance.dtype))
-    return len(layers)
 
 
 # ------------------------------------------------------------------ metric

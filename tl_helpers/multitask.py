@@ -184,31 +184,5 @@ class CosineHistory(keras.callbacks.Callback):
                 gradient_cosine(self.model, self.losses, self.x, self.y, a, b, variables, self.sample_weight))
 
 
-# -------------------------------------------------------------------- parameters
-def count_params(model: keras.Model, trainable_only: bool = False) -> int:
-    """Number of parameters (all, or only the trainable ones).
-
-    Example:
-        >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-        >>> count_params(m)
-        8
-    """
-    weights = model.trainable_weights if trainable_only else model.weights
-    return int(sum(int(np.prod(w.shape)) for w in weights))
-
-
-def param_ratio(mtl: keras.Model, singles: Sequence[keras.Model]) -> float:
-    """``params(mtl) / sum(params(single))``: what one shared model saves over one model per task.
-
-    Example:
-        >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-        >>> param_ratio(m, [m, m])
-        0.5
-    """
-    if not singles:
-        raise ValueError("param_ratio needs at least one single-task model to compare with.")
-    return count_params(mtl) / sum(count_params(s) for s in singles)
-
-
 __all__ = ["UncertaintyWeighting", "WeightHistory", "cosine", "task_gradients", "gradient_cosine",
-           "CosineHistory", "count_params", "param_ratio"]
+           "CosineHistory"]

@@ -1,8 +1,8 @@
 """Pitfalls of transfer learning, measured: the chores behind notebook 05.
 
-* choosing a source model: :func:`count_params`, :func:`measure_throughput`,
+* choosing a source model: :func:`measure_throughput` (parameters: Keras's ``model.count_params()``),
   :func:`linear_probe_accuracy`, :func:`backbone_table`, :func:`backbone_scatter`;
-* negative transfer: :func:`small_body` (a tiny CNN body for quick source/target runs);
+* negative transfer: the source bodies are :func:`tl_helpers.models.small_cnn` without a head;
 * shortcut learning: :func:`stamp_watermark`, :func:`occlusion_map`, :func:`share_in_corner`;
 * class imbalance: :func:`make_imbalanced`, :func:`balanced_class_weights`,
   :func:`per_class_recall`.
@@ -28,20 +28,8 @@ from typing import Any, Callable, Sequence
 import keras
 import numpy as np
 
-layers = keras.layers
-
 
 # ------------------------------------------------------------ choosing a source
-def count_params(model: keras.Model) -> int:
-    """All parameters of a model (trainable or not).
-
-    Example:
-        >>> count_params(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))
-        8
-    """
-    return int(sum(int(np.prod(w.shape)) for w in model.weights))
-
-
 def measure_throughput(model: keras.Model, images: np.ndarray, batch_size: int = 64, repeats: int = 2) -> float:
     """Images per second of ``model`` in inference mode on model-ready ``images`` (a measurement).
 
@@ -144,33 +132,6 @@ def backbone_scatter(rows: Sequence[dict[str, Any]]):
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
-
-
-# ------------------------------------------------------------ negative transfer
-def small_body(input_shape: Sequence[int], widths: Sequence[int] = (16, 32, 32), units: int = 64,
-               name: str = "body") -> keras.Model:
-    """A tiny CNN feature extractor (conv/pool stages, global pooling, one dense layer).
-
-    Inputs are floats in 0-1 of shape ``(h, w, c)``. Used to pre-train small
-    "source models" in seconds on a CPU.
-
-    Example:
-        >>> small_body((28, 28, 1)).output_shape
-        (None, 64)
-    """
-    shape = tuple(int(s) for s in input_shape)
-    if len(shape) != 3:
-        raise ValueError(f"small_body needs an (h, w, c) input shape; got {tuple(input_shape)}. "
-                         "Add the channel axis, e.g. (28, 28, 1).")
-    inputs = keras.Input(shape)
-    x = inputs
-    for i, w in enumerate(widths):
-        x = layers.Conv2D(w, 3, padding="same", activation="relu")(x)
-        if i < len(widths) - 1:
-            x = layers.MaxPooling2D()(x)
-    x = layers.GlobalAveragePooling2D()(x)
-    outputs = layers.Dense(units, activation="relu")(x)
-    return keras.Model(inputs, outputs, name=name)
 
 
 # ------------------------------------------------------------ shortcut learning

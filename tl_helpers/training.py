@@ -97,19 +97,7 @@ def unfreeze_from(model: keras.Model, layer_name: str | None, freeze_batchnorm: 
     for i, layer in enumerate(model.layers):
         is_bn = isinstance(layer, keras.layers.BatchNormalization)
         layer.trainable = i >= start and not (freeze_batchnorm and is_bn)
-    return count_params(model.trainable_weights)
-
-
-def count_params(weights: Sequence[Any]) -> int:
-    """Total number of scalars in a list of weights.
-
-    Example:
-        >>> import keras
-        >>> d = keras.layers.Dense(2); d.build((None, 3))
-        >>> count_params(d.trainable_weights)
-        8
-    """
-    return int(sum(np.prod(w.shape) for w in weights))
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
 
 # ------------------------------------------------------------------ discriminative learning rates
@@ -277,24 +265,7 @@ def join_histories(*histories: Any) -> tuple[dict[str, list[float]], list[int]]:
     return out, starts
 
 
-# ------------------------------------------------------------------ models & plots
-def small_cnn(input_shape: tuple[int, int, int], num_classes: int, seed: int = 0) -> keras.Model:
-    """A small CNN for training from scratch (two conv blocks, dropout, softmax).
-
-    Example:
-        >>> small_cnn((28, 28, 1), 10).output_shape
-        (None, 10)
-    """
-    L = keras.layers
-    init = keras.initializers.GlorotUniform(seed)
-    return keras.Sequential([
-        keras.Input(input_shape), L.Rescaling(1 / 255.0),
-        L.Conv2D(16, 3, activation="relu", kernel_initializer=init), L.MaxPooling2D(),
-        L.Conv2D(32, 3, activation="relu", kernel_initializer=init), L.MaxPooling2D(),
-        L.Flatten(), L.Dropout(0.3, seed=seed), L.Dense(num_classes, activation="softmax", kernel_initializer=init),
-    ], name="small_cnn")
-
-
+# ------------------------------------------------------------------ plots
 def lr_sweep_plot(learning_rates: Sequence[float], scores: Sequence[float], reference: float | None = None,
                   reference_label: str = "before fine-tuning", ylabel: str = "validation accuracy"):
     """Score vs learning rate on a log axis, with an optional horizontal reference line.

@@ -40,11 +40,17 @@ def test_run_records_results_and_reports_failures(tmp_path, capsys):
     out = tmp_path / "out"
     row = course.run_one(good, out, {"profile": "smoke", "seed": 0, "extra": 21})
     assert row["status"] == "ok" and row["answer"] == 42 and row["runtime_s"] > 0
+    import keras
+    assert row["backend"] == keras.backend.backend()  # what the kernel ran on, so backends can be told apart
+    assert course.run_meta({"00_good": row}, "smoke")["backend"] == keras.backend.backend()
+    assert course.run_meta({"a": {"backend": "jax"}, "b": {"backend": "torch"}}, "smoke")["backend"] == \
+        "mixed: jax, torch"
     row = course.run_one(bad, out, {"profile": "smoke", "seed": 0})
     assert row["status"] == "failed" and "boom" in row["error"]
     assert (out / "executed" / "01_bad.ipynb").exists()
-    table = course.results_table({"00_good": {"answer": 42, "runtime_s": 1.0, "status": "ok"}})
-    assert "| 00_good | ok | 1.0 | answer=42 |" in table
+    table = course.results_table({"00_good": {"answer": 42, "runtime_s": 1.0, "status": "ok", "backend": "jax"},
+                                  "_meta": {"backend": "jax"}})
+    assert "| 00_good | ok | 1.0 | answer=42 |" in table and "_meta" not in table
 
 
 def test_doctor_reports_every_track(capsys):

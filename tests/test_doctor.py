@@ -29,6 +29,7 @@ def test_a_dataset_no_code_loads_is_not_required(monkeypatch):
     loaded = doctor.datasets_loaded("full")
     assert set(loaded) == {"classification", "digits"}  # the main dataset always counts
     monkeypatch.setattr(doctor, "online", lambda *a, **k: False)
+    monkeypatch.setattr(doctor, "tfds_installed", lambda: True)  # one item per dataset (without TFDS: one for all)
     items = doctor.requirements("full")
     names = [i.name for i in items]
     full = config.PROFILES["full"].datasets
@@ -47,3 +48,31 @@ def test_code_strings_skip_docstrings_and_comments():
 def test_lite_needs_only_fashion_mnist():
     assert set(doctor.datasets_loaded("lite").values()) == {"fashion_mnist"}
     assert _readme_datasets("lite") == ["Fashion-MNIST"]
+
+
+def test_packages_follow_the_backend_and_track():
+    lite_jax = doctor.needed_packages("lite", "jax")
+    assert "jax" in lite_jax and not {"tensorflow", "tensorflow_datasets", "torch"} & set(lite_jax)
+    assert {"tensorflow", "tensorflow_datasets"} <= set(doctor.needed_packages("full", "torch"))
+    assert "tensorflow_datasets" not in doctor.needed_packages("lite", "tensorflow")
+    assert doctor.install_command("torch") == 'pip install -e ".[torch,course]"'
+
+
+def test_missing_tensorflow_is_reported_only_where_needed(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name.startswith("tensorflow") else real(name, *a))
+    import keras
+
+    backend = keras.backend.backend()
+    lite = doctor._packages("lite", backend)
+    assert lite.ok == (backend != "tensorflow")
+    full = doctor._packages("full", backend)
+    assert not full.ok and "tensorflow_datasets" in full.found
+    assert ('".[tf]"' in full.fix) == (backend != "tensorflow")
+    assert not doctor.tfds_installed()
+    monkeypatch.setattr(doctor, "online", lambda *a, **k: False)
+    tfds_items = [i for i in doctor.requirements("full") if i.name.startswith("TFDS")]
+    assert len(tfds_items) == 1 and "not installed" in tfds_items[0].found

@@ -102,3 +102,43 @@ def test_quiet_tf_logs_hides_info_and_restores_the_level(caplog) -> None:
         logger.warning("visible again")
         assert "visible again" in caplog.text
     assert logger.level == before
+
+
+def test_serving_support_per_backend(monkeypatch) -> None:
+    assert export.serving_support("tensorflow") == ("SavedModel", "")
+    monkeypatch.setattr(export, "_missing", lambda packages: list(packages))  # nothing installed
+    fmt, why_not = export.serving_support("torch")
+    assert fmt == "ONNX" and "onnxscript" in why_not and "pip install" in why_not
+    assert "jax2onnx" in export.serving_support("jax")[1]
+    assert export.serving_support("tensorflow") == ("SavedModel", "")  # needs nothing beyond TensorFlow
+    assert export.serving_support("numpy")[0] == ""
+
+
+def test_export_for_serving_on_this_backend(tmp_path: Path) -> None:
+    """The active backend's artifact is written and predicts what the model does, or the note says why not."""
+    model = _model()
+    x = np.random.default_rng(4).uniform(0, 255, (6, 12, 12, 3)).astype("float32")
+    fmt, why_not = export.serving_support()
+    out = export.export_for_serving(model, tmp_path / "serve", x)
+    assert out.format == fmt
+    if why_not:
+        assert out.path is None and out.matches is None and why_not in out.note
+        return
+    assert out.path is not None and out.path.exists(), out.note
+    assert out.matches in (True, None) and out.path.name in out.note
+    if out.matches is None:  # ONNX written, onnxruntime missing
+        assert "onnxruntime" in out.note
+
+
+def test_export_for_serving_reports_a_failing_exporter(tmp_path: Path, monkeypatch) -> None:
+    model = _model()
+    if export.serving_support()[1]:
+        pytest.skip("no serving export on this backend here")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("cannot convert layer X")
+
+    monkeypatch.setattr(export, "_onnx_torch", broken)
+    monkeypatch.setattr(keras.Model, "export", broken)
+    out = export.export_for_serving(model, tmp_path / "serve", np.zeros((2, 12, 12, 3), "float32"))
+    assert out.path is None and out.matches is None and "cannot convert layer X" in out.note

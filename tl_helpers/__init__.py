@@ -18,6 +18,55 @@ import warnings
 # Quieten TensorFlow's C++ start-up chatter before anything imports it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+#: why Keras runs on the backend it does, when this package chose it (for ``config.report``), else "".
+BACKEND_NOTE = ""
+
+
+def _installed(name: str) -> bool:
+    """Whether ``name`` can be imported, without importing it (a broken finder counts as absent)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _choose_backend_without_tensorflow() -> str:
+    """Without TensorFlow installed and no backend chosen, run Keras on JAX (else PyTorch).
+
+    Keras's default backend is TensorFlow, so after ``pip install -e ".[jax,course]"``
+    a bare ``import keras`` fails with "No module named 'tensorflow'". Only when the
+    learner chose nothing (no ``KERAS_BACKEND``, no other backend in ``keras.json``)
+    and Keras is not imported yet does this set ``KERAS_BACKEND``. Returns the note.
+
+    Example:
+        >>> isinstance(_choose_backend_without_tensorflow(), str)
+        True
+    """
+    import json
+    import sys
+    from pathlib import Path
+
+    if "KERAS_BACKEND" in os.environ or "keras" in sys.modules or _installed("tensorflow"):
+        return ""
+    config = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "keras.json"
+    try:
+        configured = json.loads(config.read_text()).get("backend")
+    except (OSError, ValueError, AttributeError):
+        configured = None
+    if configured and configured != "tensorflow":  # Keras writes "tensorflow" there by default
+        return ""
+    for name in ("jax", "torch"):
+        if _installed(name):
+            os.environ["KERAS_BACKEND"] = name
+            return (f"chosen by tl_helpers: TensorFlow is not installed and KERAS_BACKEND was not set; "
+                    f"set KERAS_BACKEND to choose")
+    return ""
+
+
+BACKEND_NOTE = _choose_backend_without_tensorflow()
+
 
 def _quiet_tensorflow_startup() -> None:
     """In a Jupyter kernel, import TensorFlow (and find its devices) with file descriptor 2 muted.

@@ -275,8 +275,11 @@ def report(P: Profile) -> str:
     """
     import keras
 
+    from . import BACKEND_NOTE
+
     lines = [f"python      {platform.python_version()} on {platform.system()} {platform.machine()}",
-             f"keras       {keras.__version__} (backend: {keras.backend.backend()})"]
+             f"keras       {keras.__version__} (backend: {keras.backend.backend()}"
+             + (f"; {BACKEND_NOTE})" if BACKEND_NOTE else ")")]
     for mod in ("tensorflow", "tensorflow_datasets", "jax", "torch"):
         m = sys.modules.get(mod)
         if m is not None:

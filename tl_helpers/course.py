@@ -48,7 +48,9 @@ from . import home
 
 NOTEBOOK_DIR = home.notebook_dir()
 #: keys of a results row that are not recorded numbers.
-_META_KEYS = ("runtime_s", "runtime_s±", "status", "error", "seeds", "log")
+_META_KEYS = ("runtime_s", "runtime_s±", "status", "error", "seeds", "log", "backend")
+#: the key of results.json that describes the run (backend, versions, track), not a notebook.
+RUN_META = "_meta"
 
 
 def notebooks(only: list[str] | None = None, folder: Path = NOTEBOOK_DIR) -> list[Path]:
@@ -169,7 +171,10 @@ def run_one(nb: Path, out: Path, params: dict[str, Any], timeout: int | None = N
     row: dict[str, Any] = {}
     rec = records / f"{nb.stem}.json"
     if rec.exists():
-        row.update({k: v for k, v in json.loads(rec.read_text()).items() if k != "_meta"})
+        recorded = json.loads(rec.read_text())
+        row.update({k: v for k, v in recorded.items() if k != "_meta"})
+        if recorded.get("_meta", {}).get("backend"):
+            row["backend"] = recorded["_meta"]["backend"]
     row["runtime_s"] = round(time.perf_counter() - start, 1)
     row["status"] = status
     if error:
@@ -236,6 +241,8 @@ def results_table(results: dict[str, dict[str, Any]]) -> str:
     """
     lines = ["| notebook | status | runtime (s) | recorded numbers |", "|---|---|---|---|"]
     for name, row in results.items():
+        if name.startswith("_"):  # the run's _meta, not a notebook
+            continue
         n = len(row.get("seeds") or [])
         suffix = f" ({n} seeds)" if n > 1 else ""
         nums = []
@@ -253,6 +260,36 @@ def results_table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def run_meta(results: dict[str, Any], profile: str) -> dict[str, Any]:
+    """``results.json``'s ``_meta``: the Keras backend the notebooks ran on, versions, machine, track.
+
+    The backend is the one the notebooks' kernels recorded (``mixed: ...`` when an output
+    folder holds rows from different backends), so result files from different backends
+    can be told apart.
+
+    Example:
+        >>> m = run_meta({"00_setup": {"backend": "jax", "runtime_s": 9.5, "status": "ok"}}, "smoke")
+        >>> m["backend"], m["profile"], m["course_runtime_s"]
+        ('jax', 'smoke', 9.5)
+    """
+    import platform
+    from importlib import metadata
+
+    rows = {k: v for k, v in results.items() if not k.startswith("_")}
+    backends = sorted({row["backend"] for row in rows.values() if row.get("backend")})
+    versions = {}
+    for dist in ("keras", "tensorflow", "jax", "torch"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[dist] = metadata.version(dist)
+    return {"backend": backends[0] if len(backends) == 1 else ("mixed: " + ", ".join(backends) if backends
+                                                                  else os.environ.get("KERAS_BACKEND", "?")),
+            "profile": profile, "versions": versions,
+            "python": platform.python_version(), "machine": f"{platform.system()} {platform.machine()}",
+            "cpu_count": os.cpu_count(),
+            "course_runtime_s": round(sum(float(r.get("runtime_s", 0)) for r in rows.values()), 1),
+            "date": time.strftime("%Y-%m-%d")}
+
+
 def _progress(text: str, verbose: bool) -> None:
     print(text, end="\n" if verbose else "", flush=True)
 
@@ -266,6 +303,7 @@ def _run_seed(nbs: list[Path], out: Path, params: dict[str, Any], a: argparse.Na
         _progress(f"▶ {nb.stem} (profile={params['profile']}, seed={params['seed']}) ...", a.verbose)
         row = run_one(nb, out, params, a.timeout, env, verbose=a.verbose)
         results[nb.stem] = row
+        results[RUN_META] = run_meta(results, str(params["profile"]))
         results_path.write_text(json.dumps(results, indent=2))
         if row["status"] != "ok":
             print(f" ✗ failed after {row['runtime_s']} s\n  {row['error']}\n"
@@ -296,6 +334,7 @@ def cmd_run(a: argparse.Namespace) -> int:
         results = json.loads(results_path.read_text()) if results_path.exists() else {}
         for nb in nbs:
             results[nb.stem] = aggregate({s: per_seed[s][nb.stem] for s in a.seeds})
+        results[RUN_META] = {**run_meta(results, str(params["profile"])), "seeds": list(a.seeds)}
         results_path.write_text(json.dumps(results, indent=2))
         executed = out / f"seed_{a.seeds[0]}" / "executed"
     else:
@@ -304,13 +343,16 @@ def cmd_run(a: argparse.Namespace) -> int:
         executed = out / "executed"
     failed = [name for name, row in results.items() if row.get("status") != "ok" and name in {n.stem for n in nbs}]
     print("\n" + results_table(results))
+    meta = results.get(RUN_META, {})
+    print(f"\nKeras backend: {meta.get('backend', '?')}; notebooks' total runtime {meta.get('course_runtime_s', '?')} s")
     print(f"\nresults: {results_path}\nexecuted notebooks: {executed}")
     if not a.verbose:
         logs = out / ("seed_*/logs" if a.seeds else "logs")
         print(f"kernel logs (TensorFlow start-up lines and other stderr): {logs}")
     if a.html:
         from .render import render_course
-        index = render_course(executed, results, Path(a.html), source_dir=NOTEBOOK_DIR)
+        rows = {k: v for k, v in results.items() if k != RUN_META}
+        index = render_course(executed, rows, Path(a.html), source_dir=NOTEBOOK_DIR)
         print(f"HTML course: {index}")
     if failed:
         print(f"\n{len(failed)} notebook(s) failed: {', '.join(failed)}", file=sys.stderr)

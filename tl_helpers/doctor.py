@@ -1,13 +1,15 @@
 """``python -m tl_helpers.doctor [--profile P]``: what each track needs, what is here, how to fix the rest.
 
-Exits 0 when the chosen track (default: ``auto``) can run, 1 otherwise. A track's
+Exits 0 when the chosen track (default: ``auto``) can run, 1 otherwise. Packages are
+checked for the Keras backend in use (``KERAS_BACKEND``): the backend's own package, and
+TensorFlow + TFDS only on the TensorFlow backend or for the full track. A track's
 datasets are checked only when the course loads them: :func:`datasets_loaded` reads
 the helpers' code and the notebooks' code cells (a dataset the track names but no
 code loads, such as SVHN on the full track today, is listed as not needed).
 
 Example:
     >>> items = requirements("lite")
-    >>> [i.name for i in items][:2]
+    >>> [i.name.split(" (")[0] for i in items][:2]
     ['packages', 'Fashion-MNIST']
 """
 
@@ -49,16 +51,64 @@ class Item:
         return text
 
 
-def _packages() -> Item:
+#: import name -> (distribution name, what needs it); the backend's own package is added per backend.
+_BASE_PACKAGES = {"keras": "keras", "sklearn": "scikit-learn", "matplotlib": "matplotlib", "papermill": "papermill"}
+_BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+#: what the full track loads its datasets with (TFDS needs TensorFlow, whatever Keras's backend).
+_TFDS_PACKAGES = {"tensorflow": "tensorflow", "tensorflow_datasets": "tensorflow-datasets"}
+
+
+def install_command(backend: str) -> str:
+    """The pip command that installs the course for a Keras backend (from a clone of the course).
+
+    Example:
+        >>> install_command("jax")
+        'pip install -e ".[jax,course]"'
+        >>> install_command("tensorflow")
+        'pip install -r requirements.txt'
+    """
+    return "pip install -r requirements.txt" if backend == "tensorflow" else f'pip install -e ".[{backend},course]"'
+
+
+def needed_packages(track: str, backend: str) -> dict[str, str]:
+    """Import name -> distribution of what ``track`` needs on Keras ``backend``.
+
+    The backend's own package always; TensorFlow and TFDS only on the TensorFlow backend
+    or for the full track (its datasets come through TFDS).
+
+    Example:
+        >>> sorted(needed_packages("lite", "jax"))
+        ['jax', 'keras', 'matplotlib', 'papermill', 'sklearn']
+        >>> "tensorflow_datasets" in needed_packages("full", "torch")
+        True
+    """
+    needed = {"keras": "keras", backend: _BACKEND_PACKAGES.get(backend, backend), **_BASE_PACKAGES}
+    if track == "full":
+        needed.update(_TFDS_PACKAGES)
+    return needed
+
+
+def _packages(track: str, backend: str) -> Item:
+    from importlib import metadata
+    from importlib.util import find_spec
+
     versions, missing = [], []
-    for mod in ("keras", "tensorflow", "tensorflow_datasets", "sklearn", "matplotlib", "papermill"):
+    for mod, dist in needed_packages(track, backend).items():
         try:
-            versions.append(f"{mod} {importlib.import_module(mod).__version__}")
-        except Exception:
+            if find_spec(mod) is None:
+                raise ImportError(mod)
+            versions.append(f"{mod} {metadata.version(dist)}")
+        except (ImportError, ValueError, metadata.PackageNotFoundError):
             missing.append(mod)
-    if missing:
-        return Item("packages", False, "missing " + ", ".join(missing), "pip install -r requirements.txt")
-    return Item("packages", True, ", ".join(versions))
+    if not missing:
+        return Item(f"packages (Keras backend: {backend})", True, ", ".join(versions))
+    fixes = []
+    if set(missing) - set(_TFDS_PACKAGES) or (backend == "tensorflow" and missing):
+        fixes.append(install_command(backend))
+    if track == "full" and set(missing) & set(_TFDS_PACKAGES) and backend != "tensorflow":
+        fixes.append('pip install -e ".[tf]" (TensorFlow + TFDS, only to load the full track\'s datasets), '
+                     "or use the lite track")
+    return Item(f"packages (Keras backend: {backend})", False, "missing " + ", ".join(missing), "; ".join(fixes))
 
 
 def _weights(name: str, size: int, include_top: bool, net: bool, why: str) -> Item:
@@ -89,7 +139,25 @@ def _fashion_mnist(net: bool) -> Item:
                 "sudo apt-get install dataset-fashion-mnist (or put the 4 .gz files in data/fashion-mnist/)")
 
 
+def tfds_installed() -> bool:
+    """Whether TensorFlow Datasets (and TensorFlow, which it needs) can be imported.
+
+    Example:
+        >>> isinstance(tfds_installed(), bool)
+        True
+    """
+    from importlib.util import find_spec
+
+    try:
+        return find_spec("tensorflow_datasets") is not None and find_spec("tensorflow") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _tfds(name: str, net: bool) -> Item:
+    if not tfds_installed():
+        return Item(f"TFDS {name}", False, "cannot check: TensorFlow Datasets is not installed",
+                    'pip install -e ".[tf]" (the full track loads its datasets through TFDS), or use the lite track')
     try:
         import tensorflow_datasets as tfds
         builder = tfds.builder(name)
@@ -154,13 +222,17 @@ def requirements(track: str) -> list[Item]:
         >>> all(isinstance(i, Item) for i in requirements("smoke"))
         True
     """
+    import keras
+
     net = online()
     P = config.PROFILES[track]
-    items = [_packages()]
+    items = [_packages(track, keras.backend.backend())]
     if P.dataset == "fashion_mnist":
         items.append(_fashion_mnist(net))
     loaded = datasets_loaded(track)
-    items += [_tfds(name, net) for name in dict.fromkeys(loaded.values()) if name != "fashion_mnist"]
+    tfds_names = [name for name in dict.fromkeys(loaded.values()) if name != "fashion_mnist"]
+    items += [_tfds(name, net) for name in tfds_names] if tfds_installed() else \
+        [_tfds(", ".join(tfds_names), net)] if tfds_names else []
     unused = [name for role, name in P.datasets.items() if role not in loaded and name not in loaded.values()]
     if unused:
         items.append(Item("not needed", True, ", ".join(unused) + " (named by the track, loaded by no notebook)",

@@ -4,7 +4,14 @@ A model that takes raw 0-255 RGB pixels of any size (``Resizing`` + the backbone
 ``preprocess_input`` as a savable layer) can be used on an image file with no course
 code around it. :func:`save_with_class_names` writes the usual ``.keras`` file and puts
 a small ``tl_metadata.json`` (class names, image size, ...) inside the same zip;
-``keras.saving.load_model`` reads that file as usual and ignores the extra member.
+``keras.saving.load_model`` reads that file as usual and ignores the extra member. The
+``.keras`` file saves and reloads on every backend.
+
+An inference-only artifact for serving depends on the backend (:func:`serving_support`,
+:func:`export_for_serving`): a TensorFlow SavedModel on TensorFlow; ONNX on PyTorch
+(``torch.onnx``, any batch and image size; needs ``onnx`` and ``onnxscript``); ONNX on JAX
+only with ``jax2onnx`` installed and for one fixed input shape. ``onnxruntime``, when
+installed, checks the ONNX file's predictions.
 
 Example:
     >>> import tempfile, keras
@@ -22,9 +29,11 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import logging
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -145,3 +154,150 @@ def predictions_match(a: np.ndarray, b: np.ndarray, atol: float = 1e-5) -> bool:
     """
     a, b = np.asarray(a, "float64"), np.asarray(b, "float64")
     return a.shape == b.shape and bool((a.argmax(-1) == b.argmax(-1)).all()) and bool(np.allclose(a, b, atol=atol))
+
+
+
+# ------------------------------------------------------------------ serving artifacts, per backend
+#: backend -> (format, the packages it needs, what the artifact takes)
+_SERVING = {
+    "tensorflow": ("SavedModel", (), "any batch and image size; TF Serving, TFLite conversion"),
+    "torch": ("ONNX", ("onnx", "onnxscript"), "any batch and image size; ONNX Runtime and other ONNX servers"),
+    "jax": ("ONNX", ("onnx", "jax2onnx"), "one fixed input shape (jax2onnx cannot export a symbolic "
+                                          "batch or image size through Resizing)"),
+}
+
+
+def _missing(packages: Sequence[str]) -> list[str]:
+    return [p for p in packages if importlib.util.find_spec(p) is None]
+
+
+def serving_support(backend: str | None = None) -> tuple[str, str]:
+    """``(format, why not)`` for a serving export on ``backend`` (default: the active one).
+
+    ``why not`` is ``""`` when :func:`export_for_serving` can write the format here, else
+    one sentence naming what is missing and how to install it.
+
+    Example:
+        >>> serving_support("tensorflow")
+        ('SavedModel', '')
+        >>> serving_support("numpy")[0]
+        ''
+    """
+    backend = backend or keras.backend.backend()
+    if backend not in _SERVING:
+        return "", f"Keras's {backend!r} backend has no serving export; ship the .keras file."
+    fmt, packages, _ = _SERVING[backend]
+    missing = _missing(packages)
+    if missing:
+        return fmt, (f"{fmt} export on the {backend} backend needs {', '.join(missing)}: "
+                     f"pip install {' '.join(missing)} onnxruntime")
+    return fmt, ""
+
+
+@dataclass
+class ServingExport:
+    """What :func:`export_for_serving` wrote: format, path, whether its predictions match, one line to print.
+
+    ``matches`` is ``None`` when nothing was written or the artifact could not be run here
+    (ONNX without ``onnxruntime``).
+    """
+
+    format: str
+    path: Path | None
+    matches: bool | None
+    note: str
+
+
+def _run_onnx(path: Path, x: np.ndarray) -> np.ndarray | None:
+    if _missing(["onnxruntime"]):
+        return None
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return np.asarray(session.run(None, {session.get_inputs()[0].name: x})[0])
+
+
+def _onnx_torch(model: keras.Model, path: Path, x: np.ndarray) -> None:
+    """``torch.onnx.export`` (dynamo) with the batch and every unknown input size left free."""
+    import warnings
+
+    import torch
+
+    class Serving(torch.nn.Module):  # a plain forward(x): Keras's Model.forward takes *args
+        def __init__(self, wrapped: keras.Model):
+            super().__init__()
+            self.wrapped = wrapped
+
+        def forward(self, x):
+            return self.wrapped(x, training=False)
+
+    free = [0] + [i + 1 for i, d in enumerate(model.input_shape[1:]) if d is None]
+    dims = {i: torch.export.Dim(f"dim{i}", min=2) if i else torch.export.Dim("batch") for i in free}
+    sample = keras.ops.convert_to_tensor(np.concatenate([x[:2]] * 2)[:2])  # 2 rows: 1 would be frozen
+    with warnings.catch_warnings(), _quiet_loggers("torch", "onnxscript"):
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(Serving(model).eval(), (sample,), dynamo=True, verbose=False,
+                                    dynamic_shapes={"x": dims}, input_names=["images"])
+        program.save(str(path))
+
+
+@contextlib.contextmanager
+def _quiet_loggers(*names: str) -> Iterator[None]:
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def export_for_serving(model: keras.Model, path: str | Path, x_check: np.ndarray,
+                       atol: float = 1e-4) -> ServingExport:
+    """Write the active backend's serving artifact for ``model`` and check it on ``x_check``.
+
+    TensorFlow: a SavedModel folder ``path`` (reloaded as a ``keras.layers.TFSMLayer``).
+    PyTorch: ``path.onnx`` with a free batch and image size. JAX: ``path.onnx`` for
+    ``x_check``'s shape when ``jax2onnx`` is installed. Otherwise nothing is written and
+    the note says why. The artifact's predictions on ``x_check`` are compared with the
+    model's (:func:`predictions_match`, ``atol``); ONNX files are run with ``onnxruntime``
+    when it is installed.
+
+    Example:
+        >>> out = export_for_serving(model, "flowers_serving", x_test[:32])  # doctest: +SKIP
+        >>> print(out.note)  # doctest: +SKIP
+        ONNX (torch) in flowers_serving.onnx: predictions match the model's on 32 images
+    """
+    backend = keras.backend.backend()
+    fmt, why_not = serving_support(backend)
+    if why_not:
+        return ServingExport(fmt, None, None, f"no serving export: {why_not}")
+    x_check = np.asarray(x_check, dtype="float32")
+    want = keras.ops.convert_to_numpy(model(x_check, training=False))
+    path = Path(path)
+    try:
+        if backend == "tensorflow":
+            with quiet_tf_logs():  # TensorFlow would log the folder's full path
+                model.export(str(path), format="tf_saved_model", verbose=False)
+            served = keras.layers.TFSMLayer(str(path), call_endpoint="serve")
+            got = keras.ops.convert_to_numpy(served(x_check))
+        else:
+            path = path.with_suffix(".onnx")
+            if backend == "torch":
+                _onnx_torch(model, path, x_check)
+            else:  # jax: one fixed input shape
+                model.export(str(path), format="onnx", verbose=False,
+                             input_signature=[keras.InputSpec(shape=x_check.shape, dtype="float32")])
+            got = _run_onnx(path, x_check)
+    except Exception as err:  # an exporter's limits (a layer it cannot convert, mixed precision, ...)
+        return ServingExport(fmt, None, None, f"{fmt} export on the {backend} backend failed: "
+                                              f"{type(err).__name__}: {str(err).splitlines()[0][:300]}")
+    if got is None:
+        return ServingExport(fmt, path, None, f"{fmt} ({backend}) in {path.name}; not checked here: "
+                                              "pip install onnxruntime to run it")
+    matches = predictions_match(want, got, atol=atol)
+    return ServingExport(fmt, path, matches,
+                         f"{fmt} ({backend}) in {path.name}: predictions "
+                         f"{'match' if matches else 'DIFFER from'} the model's on {len(x_check)} images")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -42,6 +43,35 @@ def results_dir() -> Path:
     return Path(env) if env else cache_dir("results")
 
 
+def backend() -> str:
+    """The Keras backend this process runs on (``tensorflow``, ``jax``, ``torch``), without importing Keras.
+
+    Recorded in every notebook's ``_meta`` so that result files from different backends
+    can be told apart (and compared, see ``tools/results_to_readme.py``).
+
+    Example:
+        >>> backend() in ("tensorflow", "jax", "torch", "numpy")
+        True
+    """
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        return keras.backend.backend()
+    return os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+def meta(notebook: str | None = None) -> dict[str, Any]:
+    """The ``_meta`` a notebook's record carries: its track, seed and Keras backend ({} when none).
+
+    Example:
+        >>> meta("no_such_notebook")
+        {}
+    """
+    path = _path(notebook or _state["notebook"] or "interactive")
+    if not path.exists():
+        return {}
+    return dict(json.loads(path.read_text()).get("_meta", {}))
+
+
 def _path(notebook: str) -> Path:
     return results_dir() / f"{notebook}.json"
 
@@ -55,7 +85,7 @@ def start(notebook: str | None, profile: Any) -> None:
     name = notebook or os.environ.get("TL_NOTEBOOK") or "interactive"
     meta = {}
     if profile is not None:
-        meta = {"profile": profile.name, "seed": profile.seed}
+        meta = {"profile": profile.name, "seed": profile.seed, "backend": backend()}
     _state.update(notebook=name, meta=meta)
     path = _path(name)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -125,3 +125,28 @@ def test_results_to_readme_renders_mean_and_sd(tmp_path):
     text = readme.read_text()
     assert "old" not in text and text.endswith("<!-- results:end -->\ntail\n")
     assert "| 01_x | ok (3 seeds) | 11.0 ± 1.0 | acc=0.810 ± 0.010 |" in text
+
+
+def test_results_to_readme_per_backend_table(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("r2r", course.NOTEBOOK_DIR.parent / "tools" / "results_to_readme.py")
+    r2r = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(r2r)
+    paths = []
+    for backend, acc, t in (("torch", 0.70, 900.0), ("jax", 0.75, 600.0)):
+        results = {"01_feature_extraction": {"fe_acc@20": acc, "runtime_s": t, "status": "ok", "backend": backend},
+                   "05_pitfalls": {"shortcut_acc_watermarked": 0.9, "shortcut_acc_clean": 0.1, "runtime_s": 1.0}}
+        results["_meta"] = course.run_meta(results, "lite")
+        (tmp_path / backend).mkdir()
+        (tmp_path / backend / "results.json").write_text(json.dumps(results))
+        paths.append(str(tmp_path / backend / "results.json"))
+    readme = tmp_path / "README.md"
+    readme.write_text("# T\n<!-- backends:start -->\nold\n<!-- backends:end -->\ntail\n")
+    r2r.main_backends(paths, str(readme))
+    lines = readme.read_text().splitlines()
+    assert lines[2] == "| lite track, seed 0 | JAX | PyTorch |"  # fixed order, whatever the arguments' order
+    assert "| 01 feature extraction @20/class | 0.750 | 0.700 |" in lines
+    assert "| 05 shortcut: stamped minus clean accuracy | 0.800 | 0.800 |" in lines
+    assert "| lite course time (notebooks, s) | 601 | 901 |" in lines and lines[-1] == "tail"
+    with pytest.raises(SystemExit, match="two result files for the jax backend"):
+        r2r.main_backends([paths[1], paths[1]])

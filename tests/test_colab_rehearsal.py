@@ -135,7 +135,7 @@ def test_colab_path_installs_and_runs_notebook_00(tmp_path):
 # modules allowed to use their own location, and why (none of them writes there)
 OWN_PATH_READERS = {
     "home.py": "ROOT: the checkout `course retarget` rewrites on request, and its notebooks/",
-    "data.py": "a checkout's data/fashion-mnist is read when the helpers run from a checkout",
+    "fashion_mnist.py": "a checkout's data/fashion-mnist is read when the helpers run from a checkout",
     "doctor.py": "reads the helpers' own code to see which datasets they load",
 }
 
@@ -147,4 +147,4 @@ def test_no_helper_writes_beside_its_own_files():
                        if "__file__" in p.read_text(encoding="utf-8") and p.name not in OWN_PATH_READERS)
     assert not offenders, f"these modules locate files from __file__ (use tl_helpers.paths): {offenders}"
     uses = [p.name for p in pkg.rglob("*.py") if "REPO_DATA" in p.read_text(encoding="utf-8")]
-    assert uses in ([], ["data.py"]), f"REPO_DATA (the checkout's data/) is for reading Fashion-MNIST only: {uses}"
+    assert uses in ([], ["fashion_mnist.py"]), f"REPO_DATA (the checkout's data/) is for reading Fashion-MNIST only: {uses}"

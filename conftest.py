@@ -13,22 +13,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 # ---------------------------------------------------------------- parallel runs (pytest-xdist, `-n` in pyproject)
-# Most of the suite is notebooks executing on one core each, so two workers roughly halve it. Tests are handed
-# out one by one, except what must share one process: a notebook's cells (one kernel, in order) and the
-# modules whose fixtures are built once per module. The slow groups go first, so no worker is left with one.
-from pathlib import Path  # noqa: E402
-
+# Most of the suite is notebooks executing on one core each, so two workers roughly halve it. `--dist loadfile`
+# hands out whole files: a notebook's cells share one kernel and run in order, and a module's fixtures are built
+# once. (Per-test `xdist_group` marks did not survive pytest 9.2's workers: cells were split across kernels.)
+# The slow files go first, so no worker is left alone with one at the end.
 import pytest  # noqa: E402
 
-ONE_PROCESS = {"test_grading.py", "test_training.py", "test_checks_nb02.py"}  # module-scoped fixtures
 SLOW = {"test_exercises.py", "test_full_track_mock.py", "test_grading.py", "test_colab_rehearsal.py",
         "test_batchnorm.py", "test_determinism.py"}
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        path = Path(str(item.path))
-        if path.suffix == ".ipynb" or path.name in ONE_PROCESS:
-            item.add_marker(pytest.mark.xdist_group(path.name))
     items.sort(key=lambda item: 0 if item.path.suffix == ".ipynb" or item.path.name in SLOW else 1)

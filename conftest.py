@@ -10,6 +10,11 @@ os.environ.setdefault("TL_PROFILE", "smoke")
 os.environ.setdefault("TL_RESULTS_DIR", tempfile.mkdtemp(prefix="tl_results_"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Each pytest-xdist worker gets its own course cache: two workers can run the same notebook at once (nbval
+# and the exercise tests), and notebooks 06 and 07 write fixed file names there (a saved model, backups).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    _base = os.environ.get("TL_CACHE_DIR") or os.path.join(tempfile.gettempdir(), "tl_cache")
+    os.environ["TL_CACHE_DIR"] = os.path.join(_base, "pytest-" + os.environ["PYTEST_XDIST_WORKER"])
 
 
 # ---------------------------------------------------------------- parallel runs (pytest-xdist, `-n` in pyproject)

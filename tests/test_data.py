@@ -58,6 +58,30 @@ def test_batches_reshuffle_every_epoch_from_the_seed(tiny_images):
     assert sorted(a[1].tolist()) == sorted(y.tolist())                 # every example once per epoch
 
 
+def test_batches_set_epoch_depends_on_seed_and_epoch_only():
+    """What a resumed run needs (notebook 07): epoch k's order, whatever ran before in this process."""
+    x, y = np.arange(50.0)[:, None], np.arange(50)
+    order = lambda b: [b[i][1].tolist() for i in range(len(b))]
+    a, b = (data.Batches(x, y, batch_size=8, shuffle=True, seed=3) for _ in range(2))
+    assert len(a) == 7 and len(a[6][0]) == 2
+    np.random.seed(123)                                   # the global generator plays no part
+    a.on_epoch_end(); a.on_epoch_end()                   # fit's epochs 0 and 1 went by
+    b.set_epoch(2)                                        # a new process, resumed at epoch 2
+    assert order(a) == order(b)
+    a.set_epoch(1); b.set_epoch(0); b.on_epoch_end()      # back to an earlier epoch, either way
+    assert order(a) == order(b)
+    seen = np.concatenate(order(a))
+    assert sorted(seen.tolist()) == list(range(50)) and seen.tolist() != list(range(50))
+    b.set_epoch(3)
+    assert order(b) != order(a)                           # another epoch, another order
+    np.testing.assert_array_equal(a[0][0][:, 0], a[0][1])  # rows stay paired
+    with pytest.raises(ValueError, match="epoch must be 0 or more"):
+        a.set_epoch(-1)
+    plain = data.Batches(x, y, batch_size=8)
+    plain.set_epoch(5)
+    assert np.concatenate(order(plain)).tolist() == list(range(50))   # no shuffle: always in order
+
+
 def test_batches_cached_and_uncached_agree_and_keep_dict_labels(tiny_images):
     x, y = tiny_images
     kw = dict(batch_size=7, shuffle=True, seed=3, image_size=20, preprocess=lambda t: t / 127.5 - 1)

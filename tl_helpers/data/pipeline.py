@@ -85,12 +85,16 @@ class Batches(keras.utils.PyDataset):
     features). ``y`` is an array, a dict of arrays (one per output) or ``None``
     (``predict``). ``shuffle`` draws a new order every epoch from ``seed``: same seed,
     same batches. ``augment`` (e.g. a ``keras.Sequential`` of random layers) runs on
-    each training batch after preprocessing.
+    each training batch after preprocessing. :meth:`set_epoch` jumps to any epoch's order,
+    so a run resumed in a new process sees the batches the uninterrupted run saw.
 
     Example:
         >>> b = Batches(np.arange(10.0)[:, None], np.arange(10), batch_size=4, shuffle=True, seed=0)
         >>> len(b), sorted(int(v) for i in range(len(b)) for v in b[i][1])
         (3, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+        >>> first = b[0][1].tolist(); b.on_epoch_end(); second = b[0][1].tolist()   # fit's next epoch
+        >>> b.set_epoch(0); b[0][1].tolist() == first, first == second
+        (True, False)
     """
 
     def __init__(self, x: np.ndarray, y: np.ndarray | Mapping[str, np.ndarray] | None = None,
@@ -112,8 +116,9 @@ class Batches(keras.utils.PyDataset):
             None if y is None else np.asarray(y))
         self.batch_size, self.shuffle, self.image_size = batch_size, shuffle, image_size
         self.preprocess, self.augment = preprocess, augment
-        self._rng = np.random.default_rng(seed)
-        self._order = self._rng.permutation(n) if shuffle else np.arange(n)
+        self.seed = seed
+        self._order = np.arange(n)
+        self.set_epoch(0)
         self._ready = None
         if image_size is not None and cache and n * image_size ** 2 * 3 * 4 <= CACHE_LIMIT:
             self._ready = prepare_images(self.x, image_size, preprocess)
@@ -138,6 +143,21 @@ class Batches(keras.utils.PyDataset):
             return xb
         yb = {k: v[idx] for k, v in self.y.items()} if isinstance(self.y, dict) else self.y[idx]
         return xb, yb
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use epoch ``epoch``'s order: the one a fresh ``Batches`` has after ``epoch`` epochs of ``fit``.
+
+        It depends only on ``(seed, epoch)``, not on what ran before in this process. ``fit``
+        does not tell a dataset which epoch it is in: call this at the start of every epoch
+        (``keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: b.set_epoch(e))``,
+        like PyTorch's ``DistributedSampler.set_epoch``).
+        """
+        if epoch < 0:
+            raise ValueError(f"set_epoch: epoch must be 0 or more (fit counts from 0); got {epoch}.")
+        if self.shuffle:
+            self._rng = np.random.default_rng(self.seed)
+            for _ in range(epoch + 1):                 # the same draws as `epoch` calls of on_epoch_end
+                self._order = self._rng.permutation(len(self.x))
 
     def on_epoch_end(self) -> None:
         if self.shuffle:

@@ -10,11 +10,15 @@ os.environ.setdefault("TL_PROFILE", "smoke")
 os.environ.setdefault("TL_RESULTS_DIR", tempfile.mkdtemp(prefix="tl_results_"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# Each pytest-xdist worker gets its own course cache: two workers can run the same notebook at once (nbval
-# and the exercise tests), and notebooks 06 and 07 write fixed file names there (a saved model, backups).
+# A course cache of this test session's own (the learner's cache is left alone), and in it one folder per
+# pytest-xdist worker: two workers can run the same notebook at once (nbval and the exercise tests), and
+# notebooks 06 and 07 write fixed file names there (a saved model, a training script, backups). The workers
+# start after this file ran in the main process, so they inherit its folder.
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    _base = os.environ.get("TL_CACHE_DIR") or os.path.join(tempfile.gettempdir(), "tl_cache")
-    os.environ["TL_CACHE_DIR"] = os.path.join(_base, "pytest-" + os.environ["PYTEST_XDIST_WORKER"])
+    os.environ["TL_CACHE_DIR"] = os.path.join(os.environ.get("TL_CACHE_DIR") or tempfile.mkdtemp(prefix="tl_cache_"),
+                                              os.environ["PYTEST_XDIST_WORKER"])
+else:
+    os.environ.setdefault("TL_CACHE_DIR", tempfile.mkdtemp(prefix="tl_cache_"))
 
 
 # ---------------------------------------------------------------- parallel runs (pytest-xdist, `-n` in pyproject)

@@ -135,7 +135,8 @@ def test_results_to_readme_per_backend_table(tmp_path):
     paths = []
     for backend, acc, t in (("torch", 0.70, 900.0), ("jax", 0.75, 600.0)):
         results = {"01_feature_extraction": {"fe_acc@20": acc, "runtime_s": t, "status": "ok", "backend": backend},
-                   "05_pitfalls": {"shortcut_acc_watermarked": 0.9, "shortcut_acc_clean": 0.1, "runtime_s": 1.0}}
+                   "05_pitfalls": {"shortcut_acc_watermarked": 0.9, "shortcut_acc_clean": 0.1, "runtime_s": 1.0},
+                   "07_scaling_out": {"dp_loss_diff": 5.5e-05 if backend == "jax" else 0.0, "resume_matches": 1}}
         results["_meta"] = course.run_meta(results, "lite")
         (tmp_path / backend).mkdir()
         (tmp_path / backend / "results.json").write_text(json.dumps(results))
@@ -147,6 +148,8 @@ def test_results_to_readme_per_backend_table(tmp_path):
     assert lines[2] == "| lite track, seed 0 | JAX | PyTorch |"  # fixed order, whatever the arguments' order
     assert "| 01 feature extraction @20/class | 0.750 | 0.700 |" in lines
     assert "| 05 shortcut: stamped minus clean accuracy | 0.800 | 0.800 |" in lines
+    assert "| 07 1 vs N devices: largest loss difference | 5.5e-05 | 0.000 |" in lines  # small numbers stay readable
+    assert "| 07 killed and resumed run matches | 1 | 1 |" in lines
     assert "| lite course time (notebooks, s) | 601 | 901 |" in lines and lines[-1] == "tail"
     with pytest.raises(SystemExit, match="two result files for the jax backend"):
         r2r.main_backends([paths[1], paths[1]])

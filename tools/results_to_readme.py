@@ -35,6 +35,9 @@ KEY_NUMBERS = [
     ("05 shortcut: stamped minus clean accuracy", "05_pitfalls", ("shortcut_acc_watermarked", "shortcut_acc_clean")),
     ("06 .keras reload matches", "06_your_own_images", "reload_matches"),
     ("06 serving export matches", "06_your_own_images", "serving_matches"),
+    ("07 devices (simulated on CPU)", "07_scaling_out", "dp_devices"),
+    ("07 1 vs N devices: largest loss difference", "07_scaling_out", "dp_loss_diff"),
+    ("07 killed and resumed run matches", "07_scaling_out", "resume_matches"),
 ]
 _NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
 
@@ -48,7 +51,9 @@ def _value(results: dict[str, Any], notebook: str, metric: Any) -> str:
         v = row.get(metric)
     if v is None:
         return "–"
-    return f"{v:.3f}" if isinstance(v, float) else str(v)
+    if isinstance(v, float):
+        return f"{v:.1e}" if v and abs(v) < 1e-3 else f"{v:.3f}"
+    return str(v)
 
 
 def backend_of(results: dict[str, Any], fallback: str) -> str:

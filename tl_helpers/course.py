@@ -219,7 +219,13 @@ def aggregate(per_seed: dict[int, dict[str, Any]]) -> dict[str, Any]:
     return row
 
 
-def _num(v: Any) -> str:
+def format_number(v: Any) -> str:
+    """A recorded number as the results tables show it: 3 decimals, 2 significant digits when small.
+
+    Example:
+        >>> format_number(0.7354), format_number(5.5e-05), format_number(0.0), format_number(2)
+        ('0.735', '5.5e-05', '0.000', '2')
+    """
     if isinstance(v, float):
         return f"{v:.3f}" if abs(v) >= 0.01 or v == 0 else f"{v:.2g}"
     return str(v)
@@ -249,9 +255,9 @@ def results_table(results: dict[str, dict[str, Any]]) -> str:
         for k, v in row.items():
             if k in _META_KEYS or k.endswith("±"):
                 continue
-            text = f"{k}={_num(v)}"
+            text = f"{k}={format_number(v)}"
             if f"{k}±" in row:
-                text += f" ± {_num(row[k + '±'])}"
+                text += f" ± {format_number(row[k + '±'])}"
             nums.append(text)
         runtime = str(row.get("runtime_s", ""))
         if "runtime_s±" in row:

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tl_helpers.course import RUN_META, results_table
+from tl_helpers.course import RUN_META, format_number, results_table
 
 #: (label, notebook, metric or (a, b) for a - b) of the lite track's key numbers.
 KEY_NUMBERS = [
@@ -51,9 +51,7 @@ def _value(results: dict[str, Any], notebook: str, metric: Any) -> str:
         v = row.get(metric)
     if v is None:
         return "–"
-    if isinstance(v, float):
-        return f"{v:.1e}" if v and abs(v) < 1e-3 else f"{v:.3f}"
-    return str(v)
+    return format_number(v)
 
 
 def backend_of(results: dict[str, Any], fallback: str) -> str:

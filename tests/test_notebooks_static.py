@@ -110,10 +110,10 @@ def _fit_calls(src: str):
 
 
 def test_code_cells_are_short(notebook):
-    """A learner can follow and copy: no code cell over 25 non-blank lines (most should be under 10)."""
+    """A learner can follow and copy: no code cell over 25 lines, blank lines included (most under 10)."""
     path, nb = notebook
     long = [(i, n) for i, c in enumerate(nb.cells) if c.cell_type == "code"
-            and (n := sum(1 for line in c.source.splitlines() if line.strip())) > MAX_CELL_LINES]
+            and (n := len(c.source.splitlines())) > MAX_CELL_LINES]
     assert not long, f"{path.name}: code cells over {MAX_CELL_LINES} lines (cell index, lines): {long}"
 
 

@@ -26,3 +26,13 @@ def test_record_rejects_nan_and_objects(monkeypatch, tmp_path):
     with pytest.raises(TypeError, match="number or a string"):
         results.record("x", [1, 2])
     assert results.load("nby") == {}
+
+
+def test_noise_verdict_words_follow_the_sign_and_the_noise():
+    one = results.Runs.of
+    assert "is ahead of" in results.noise_verdict(one([0.801]), one([0.8]), "a", "b")
+    assert "is behind" in results.noise_verdict(one([0.799]), one([0.8]), "a", "b")
+    level = results.noise_verdict(one([0.963 - 1e-8]), one([0.963]), "a", "b")
+    assert "level" in level and "behind" not in level and "-0.000" not in level
+    assert "within noise" in results.noise_verdict(one([0.80, 0.83]), one([0.81, 0.79]), "a", "b")
+    assert "more than two standard errors" in results.noise_verdict(one([0.80, 0.81]), one([0.70, 0.71]), "a", "b")

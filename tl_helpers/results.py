@@ -213,8 +213,12 @@ def noise_verdict(a: Runs, b: Runs, name_a: str, name_b: str) -> str:
         'A is ahead of B by +0.100 (more than two standard errors, 0.016).'
         >>> noise_verdict(Runs.of([.80, .83]), Runs.of([.81, .79]), "A", "B")
         'A vs B: +0.015, within noise (two standard errors: 0.036).'
+        >>> noise_verdict(Runs.of([.9630001]), Runs.of([.963]), "A", "B")
+        'A and B are level (to three decimals) in one run (no noise estimate).'
     """
     diff = a.mean - b.mean
+    if (a.n == 1 or b.n == 1) and abs(diff) < 5e-4:
+        return f"{name_a} and {name_b} are level (to three decimals) in one run (no noise estimate)."
     if a.n == 1 or b.n == 1:
         word = "ahead of" if diff > 0 else "behind"
         return f"{name_a} is {word} {name_b} by {diff:+.3f} in one run (no noise estimate)."

@@ -217,9 +217,9 @@ def noise_verdict(a: Runs, b: Runs, name_a: str, name_b: str) -> str:
         'A and B are level (to three decimals) in one run (no noise estimate).'
     """
     diff = a.mean - b.mean
-    if (a.n == 1 or b.n == 1) and abs(diff) < 5e-4:
-        return f"{name_a} and {name_b} are level (to three decimals) in one run (no noise estimate)."
     if a.n == 1 or b.n == 1:
+        if abs(diff) < 5e-4:  # rounds to 0.000: neither ahead nor behind
+            return f"{name_a} and {name_b} are level (to three decimals) in one run (no noise estimate)."
         word = "ahead of" if diff > 0 else "behind"
         return f"{name_a} is {word} {name_b} by {diff:+.3f} in one run (no noise estimate)."
     two_se = 2 * math.sqrt(a.se ** 2 + b.se ** 2)

@@ -28,6 +28,8 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from . import jax_cpu
+
 TRACKS = ("full", "lite", "smoke")
 #: the track nbgrader grades on when the instructor's environment sets no ``TL_PROFILE``.
 GRADING_TRACK = "smoke"
@@ -291,6 +293,8 @@ def report(P: Profile) -> str:
               + (" [MOCK DATA, random weights: a test run]" if P.mock else "")]
     if P.chosen_by:
         lines.append(f"            {P.chosen_by}")
+    if jax_cpu.note():
+        lines.append(f"speed-up    {jax_cpu.note()}")
     return "\n".join(lines)
 
 
@@ -323,6 +327,7 @@ def setup(profile: str | None = "auto", seed: int | None = None, notebook: str |
     mixed = _configure_gpu(use_mixed_precision=gpu) if gpu else False
     if not gpu:
         keras.mixed_precision.set_global_policy("float32")
+    jax_cpu.enable()
     P = replace(P, gpu=gpu, mixed_precision=mixed)
     if mock_mode():
         P = _enter_mock(P)

@@ -145,5 +145,8 @@ if __name__ == "__main__":
         ap.add_argument("--readme")
         a = ap.parse_args()
         main_backends(a.backends, a.readme)
+    elif not sys.argv[1:] or sys.argv[1] in ("-h", "--help") or len(sys.argv) > 3:
+        print(__doc__)
+        raise SystemExit(0 if sys.argv[1:2] in (["-h"], ["--help"]) else 2)
     else:
         main(*sys.argv[1:])

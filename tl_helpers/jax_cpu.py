@@ -10,7 +10,9 @@ forward pass gets about 8x faster and a training step about 3x.
 
 :func:`enable` swaps Keras's JAX ``depthwise_conv`` for :func:`shifted_depthwise_conv`
 (same results up to float rounding, tested against Keras's own). ``config.setup``
-calls it on JAX when JAX computes on the CPU, and its report says so; set
+calls it on JAX when JAX computes on the CPU, on the lite and full tracks (smoke
+runs a few steps per model: there the bigger graph compiles longer than it
+saves), and its report says so; set
 ``TL_JAX_DEPTHWISE=xla`` to keep Keras's own. No model code changes: layers,
 weights and saved files are those of plain Keras.
 

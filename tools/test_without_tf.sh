@@ -10,4 +10,4 @@ exec python -m pytest -p no:cacheprovider \
   tests/test_no_tensorflow.py tests/test_export.py tests/test_doctor.py tests/test_data.py \
   tests/test_features.py tests/test_determinism.py tests/test_batchnorm.py tests/test_models.py tests/test_jax_cpu.py \
   tl_helpers/data tl_helpers/features.py tl_helpers/batchnorm.py tl_helpers/models.py \
-  tl_helpers/export.py tl_helpers/jax_cpu.py tl_helpers/doctor.py tl_helpers/results.py tl_helpers/config.py notebooks "$@"
+  tl_helpers/export.py tl_helpers/jax_cpu.py tl_helpers/tf_trace.py tl_helpers/doctor.py tl_helpers/results.py tl_helpers/config.py notebooks "$@"

@@ -120,6 +120,46 @@ def test_prepare_images_matches_pipeline(tiny_images):
     assert abs(arr.mean() - x[:5].mean()) < 3
 
 
+@pytest.mark.parametrize("name", ["mobilenet", "resnet50", "shift_one_channel"])
+def test_grey_batches_equal_three_channel_preprocessing_bit_for_bit(tiny_images, name):
+    """The grey shortcut (preprocess one channel, then copy it) must give exactly what preprocessing
+    three copies gives, and must not be taken for a preprocess that treats channels differently."""
+    import keras
+
+    from tl_helpers.data import pipeline
+
+    def shift_one_channel(x):  # treats channel 0 alone: the shortcut would be wrong
+        x = np.array(x, "float32")
+        x[..., 0] += 1.0
+        return x
+
+    pre = shift_one_channel if name == "shift_one_channel" else getattr(keras.applications, name).preprocess_input
+    x, _ = tiny_images
+    reference = np.asarray(keras.ops.convert_to_numpy(pre(data.to_rgb_resized(x[:6], 40))), "float32")
+    np.testing.assert_array_equal(data.prepare_images(x[:6], 40, pre), reference)
+    np.testing.assert_array_equal(data.Batches(x[:6], image_size=40, preprocess=pre, cache=False)[0], reference)
+    assert pipeline.treats_channels_alike(pre) == (name == "mobilenet")
+
+
+def test_predict_prepares_each_batch_once(tiny_images, monkeypatch):
+    """TensorFlow's predict reads the first batches twice (to learn their shapes); they are not prepared twice."""
+    import keras
+
+    from tl_helpers.data import pipeline
+
+    calls = []
+    real = pipeline._prepare
+    monkeypatch.setattr(pipeline, "_prepare", lambda *a: calls.append(len(a[0])) or real(*a))
+    model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.GlobalAveragePooling2D()])
+    x, _ = tiny_images
+    batches = data.Batches(x[:40], batch_size=8, image_size=16, cache=False)
+    first = model.predict(batches, verbose=0)
+    assert sum(calls) == 40, f"prepared {sum(calls)} images for 40 in {len(calls)} calls"
+    calls.clear()                              # again: the kept first batches are still this order's
+    np.testing.assert_array_equal(model.predict(batches, verbose=0), first)
+    assert sum(calls) == 40 - 2 * 8
+
+
 def _write_fake_fmnist(folder, n=6):
     folder.mkdir(parents=True)
     imgs = (np.arange(n * 28 * 28) % 251).astype("uint8")

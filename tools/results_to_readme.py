@@ -37,6 +37,8 @@ KEY_NUMBERS = [
     ("06 serving export matches", "06_your_own_images", "serving_matches"),
     ("07 devices (simulated on CPU)", "07_scaling_out", "dp_devices"),
     ("07 1 vs N devices: largest loss difference", "07_scaling_out", "dp_loss_diff"),
+    ("07 the same, one device with inputs one rounding step apart (control)", "07_scaling_out", "dp_control_loss_diff"),
+    ("07 1 vs N devices: the same run within the control's tolerance", "07_scaling_out", "dp_same_run"),
     ("07 killed and resumed run matches", "07_scaling_out", "resume_matches"),
 ]
 _NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}

@@ -141,6 +141,27 @@ def test_grey_batches_equal_three_channel_preprocessing_bit_for_bit(tiny_images,
     assert pipeline.treats_channels_alike(pre) == (name == "mobilenet")
 
 
+@pytest.mark.parametrize("alike", [True, False])
+def test_unhashable_preprocess_is_probed_not_cached(tiny_images, alike):
+    """A callable object that cannot be hashed (it defines __eq__) still works, shortcut and all."""
+    from tl_helpers.data import pipeline
+
+    class Scale:
+        __eq__ = object.__eq__  # defining __eq__ sets __hash__ to None: unhashable
+        __hash__ = None
+
+        def __call__(self, x):
+            x = np.array(x, "float32") / 127.5 - 1.0
+            if not alike:
+                x[..., 1] *= 2.0
+            return x
+
+    pre = Scale()
+    x, _ = tiny_images
+    assert pipeline.treats_channels_alike(pre) is alike
+    np.testing.assert_array_equal(data.prepare_images(x[:3], 32, pre), pre(data.to_rgb_resized(x[:3], 32)))
+
+
 def test_predict_prepares_each_batch_once(tiny_images, monkeypatch):
     """TensorFlow's predict reads the first batches twice (to learn their shapes); they are not prepared twice."""
     import keras

@@ -36,3 +36,11 @@ def test_noise_verdict_words_follow_the_sign_and_the_noise():
     assert "level" in level and "behind" not in level and "-0.000" not in level
     assert "within noise" in results.noise_verdict(one([0.80, 0.83]), one([0.81, 0.79]), "a", "b")
     assert "more than two standard errors" in results.noise_verdict(one([0.80, 0.81]), one([0.70, 0.71]), "a", "b")
+
+
+def test_runs_of_equal_values_has_sd_exactly_zero():
+    """(0.1 + 0.1 + 0.1) / 3 != 0.1 in floats: the plain formula gives sd 1.7e-17, not 0."""
+    r = results.Runs.of([0.1, 0.1, 0.1])
+    assert r.mean == 0.1 and r.sd == 0.0 and r.n == 3
+    spread = results.Runs.of([0.1, 0.2, 0.3])
+    assert abs(spread.mean - 0.2) < 1e-12 and abs(spread.sd - 0.1) < 1e-12

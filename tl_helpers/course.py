@@ -222,12 +222,14 @@ def aggregate(per_seed: dict[int, dict[str, Any]]) -> dict[str, Any]:
 def format_number(v: Any) -> str:
     """A recorded number as the results tables show it: 3 decimals, 2 significant digits when small.
 
+    Below 1e-12 a number is float rounding of zero (e.g. the sd of three equal accuracies) and shows as 0.
+
     Example:
-        >>> format_number(0.7354), format_number(5.5e-05), format_number(0.0), format_number(2)
+        >>> format_number(0.7354), format_number(5.5e-05), format_number(4.5e-17), format_number(2)
         ('0.735', '5.5e-05', '0.000', '2')
     """
     if isinstance(v, float):
-        return f"{v:.3f}" if abs(v) >= 0.01 or v == 0 else f"{v:.2g}"
+        return "0.000" if abs(v) < 1e-12 else f"{v:.3f}" if abs(v) >= 0.01 else f"{v:.2g}"
     return str(v)
 
 

@@ -154,9 +154,10 @@ class Runs:
         v = [float(x) for x in values]
         if not v:
             raise ValueError("Runs.of() needs at least one value; got an empty list.")
+        if min(v) == max(v):  # equal values: exactly their value, sd 0 (the sum can round: 4.5e-17)
+            return cls(v[0], 0.0, len(v))
         mean = sum(v) / len(v)
-        sd = math.sqrt(sum((x - mean) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else 0.0
-        return cls(mean, sd, len(v))
+        return cls(mean, math.sqrt(sum((x - mean) ** 2 for x in v) / (len(v) - 1)), len(v))
 
     @property
     def se(self) -> float:

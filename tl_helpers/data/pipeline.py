@@ -62,7 +62,6 @@ def _run(preprocess: Callable[[Any], Any], x: np.ndarray) -> np.ndarray:
     return np.asarray(keras.ops.convert_to_numpy(preprocess(x)), "float32")
 
 
-@functools.lru_cache(maxsize=64)
 def treats_channels_alike(preprocess: Callable[[Any], Any]) -> bool:
     """Whether ``preprocess`` does the same to every channel (MobileNet's ``x / 127.5 - 1`` does; ResNet's
     per-channel means do not), checked once on a grey ramp.
@@ -76,6 +75,14 @@ def treats_channels_alike(preprocess: Callable[[Any], Any]) -> bool:
         >>> treats_channels_alike(mobilenet.preprocess_input), treats_channels_alike(resnet50.preprocess_input)
         (True, False)
     """
+    try:
+        return _channels_alike(preprocess)
+    except TypeError:  # unhashable (e.g. a callable object defining __eq__): probe it, uncached
+        return _channels_alike.__wrapped__(preprocess)
+
+
+@functools.lru_cache(maxsize=64)
+def _channels_alike(preprocess: Callable[[Any], Any]) -> bool:
     grey = (np.arange(256, dtype="float32") + 0.25).reshape(1, 16, 16, 1)
     try:
         three, one = _run(preprocess, np.repeat(grey, 3, axis=-1)), _run(preprocess, grey.copy())
@@ -87,9 +94,9 @@ def treats_channels_alike(preprocess: Callable[[Any], Any]) -> bool:
 
 def _prepare(x: np.ndarray, image_size: int, preprocess: Callable[[Any], Any] | None) -> np.ndarray:
     out = _resized(x, image_size)
-    if preprocess is not None and out.shape[-1] == 1 and treats_channels_alike(preprocess):
-        return np.repeat(_run(preprocess, out), 3, axis=-1)
-    if out.shape[-1] == 1:
+    if out.shape[-1] == 1:  # grey: preprocess one channel and copy it, when that gives the same numbers
+        if preprocess is not None and treats_channels_alike(preprocess):
+            return np.repeat(_run(preprocess, out), 3, axis=-1)
         out = np.repeat(out, 3, axis=-1)
     return out if preprocess is None else _run(preprocess, out)
 
@@ -121,8 +128,8 @@ class Batches(keras.utils.PyDataset):
     and small enough; else per batch). Without it, ``x`` is used as is (e.g. cached
     features). ``y`` is an array, a dict of arrays (one per output) or ``None``
     (``predict``). Batches prepared anew are not prepared twice when Keras reads the
-    first ones again (TensorFlow's ``predict`` does). ``shuffle`` draws a new order every epoch from ``seed``: same seed,
-    same batches. ``augment`` (e.g. a ``keras.Sequential`` of random layers) runs on
+    first ones again (TensorFlow's ``predict`` does). ``shuffle`` draws a new order
+    every epoch from ``seed``: same seed, same batches. ``augment`` (e.g. a ``keras.Sequential`` of random layers) runs on
     each training batch after preprocessing. :meth:`set_epoch` jumps to any epoch's order,
     so a run resumed in a new process sees the batches the uninterrupted run saw.
 

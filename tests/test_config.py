@@ -74,11 +74,12 @@ def test_mock_mode_shrinks_but_keeps_the_full_path(monkeypatch, tmp_path):
     monkeypatch.setenv("TL_MOCK_DATA", "16")
     try:
         P = config.setup("full", notebook="t_mock", verbose=False)
-        assert P.mock and P.dataset == "tf_flowers" and P.backbone == "mobilenet_v2" and P.image_size == 160
+        assert P.mock and P.dataset == "tf_flowers" and P.backbone == "mobilenet_v2"
+        assert P.image_size == config.MOCK_IMAGE_SIZE < config.PROFILES["full"].image_size
         assert P.epochs == 1 and P.labels_per_class == config.PROFILES["smoke"].labels_per_class
         from tl_helpers import data
         d = data.load_image_classification(P)
-        assert d.x_train.shape[1:] == (160, 160, 3) and d.num_classes == 5
+        assert d.x_train.shape[1:] == (P.image_size, P.image_size, 3) and d.num_classes == 5
     finally:
         config.leave_mock()
 

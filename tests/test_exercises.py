@@ -6,6 +6,9 @@ their check cells (``CheckFailed`` with the course's "still empty" hint: the ans
 variables are initialised above ``### BEGIN SOLUTION``, issue 16) may fail, nothing
 else; then, in the same kernel, each original solution and its check run again and
 must pass. A notebook not written yet is skipped; a notebook without exercises fails.
+
+Every other cell must run without error too, so this is also the default test command's run of every
+notebook on the smoke track (nbval runs them in CI's JAX job, and with ``pytest notebooks``).
 """
 
 from __future__ import annotations

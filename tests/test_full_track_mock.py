@@ -1,8 +1,8 @@
-"""The full track's code path (TFDS datasets, MobileNetV2 at 160 px) executed offline.
+"""The full track's code path (TFDS datasets, MobileNetV2) executed offline.
 
 Every notebook runs on profile "full" under ``TL_MOCK_DATA``: TFDS is replaced by
 ``tfds.testing.mock_data`` (random images and labels), backbones get random
-weights and sizes shrink to the smoke track's. The numbers mean nothing; the
+weights, sizes shrink to the smoke track's and images to 96 px (``config.MOCK_IMAGE_SIZE``). The numbers mean nothing; the
 point is that the full track's code cannot rot unseen.
 """
 

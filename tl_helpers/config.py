@@ -215,9 +215,10 @@ def grader_track() -> tuple[str, str]:
 def mock_mode() -> int:
     """``TL_MOCK_DATA=N`` (tests only): N examples per split from ``tfds.testing.mock_data``.
 
-    In mock mode a track keeps its datasets, backbone and image size (so the
-    full track's code path runs offline) but its sizes and :meth:`Profile.pick`
-    values become the smoke track's, and backbones get random weights.
+    In mock mode a track keeps its datasets and backbone (so the full track's code
+    path runs offline) but its sizes and :meth:`Profile.pick` values become the smoke
+    track's, its images 96 px (MobileNetV2's smallest ImageNet size: a third of the
+    compute of 160 px, the same code) and backbones get random weights.
 
     Example:
         >>> mock_mode() if "TL_MOCK_DATA" not in os.environ else 0
@@ -228,6 +229,8 @@ def mock_mode() -> int:
 
 
 _mock_context: list[Any] = []
+#: image size of mock runs (tests): the full track's code path at a third of 160 px's compute.
+MOCK_IMAGE_SIZE = 96
 
 
 def _enter_mock(P: Profile) -> Profile:
@@ -239,7 +242,8 @@ def _enter_mock(P: Profile) -> Profile:
         _mock_context.append(ctx)
     s = PROFILES["smoke"]
     return replace(P, mock=True, labels_per_class=s.labels_per_class, train_per_class=s.train_per_class,
-                   test_size=s.test_size, epochs=s.epochs, batch_size=s.batch_size)
+                   test_size=s.test_size, epochs=s.epochs, batch_size=s.batch_size,
+                   image_size=min(P.image_size, MOCK_IMAGE_SIZE))
 
 
 def leave_mock() -> None:

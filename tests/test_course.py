@@ -148,7 +148,7 @@ def test_results_to_readme_per_backend_table(tmp_path):
     assert lines[2] == "| lite track, seed 0 | JAX | PyTorch |"  # fixed order, whatever the arguments' order
     assert "| 01 feature extraction @20/class | 0.750 | 0.700 |" in lines
     assert "| 05 shortcut: stamped minus clean accuracy | 0.800 | 0.800 |" in lines
-    assert "| 07 1 vs N devices: largest loss difference | 5.5e-05 | 0.000 |" in lines  # small numbers stay readable
+    assert "| 07 1 vs N devices: largest loss difference, all epochs | 5.5e-05 | 0.000 |" in lines
     assert "| 07 killed and resumed run matches | 1 | 1 |" in lines
     assert "| lite course time (notebooks, s) | 601 | 901 |" in lines and lines[-1] == "tail"
     with pytest.raises(SystemExit, match="two result files for the jax backend"):

@@ -143,12 +143,11 @@ def test_grey_batches_equal_three_channel_preprocessing_bit_for_bit(tiny_images,
 
 @pytest.mark.parametrize("alike", [True, False])
 def test_unhashable_preprocess_is_probed_not_cached(tiny_images, alike):
-    """A callable object that cannot be hashed (it defines __eq__) still works, shortcut and all."""
+    """A callable object that cannot be hashed (``__hash__ = None``) still works, shortcut and all."""
     from tl_helpers.data import pipeline
 
     class Scale:
-        __eq__ = object.__eq__  # defining __eq__ sets __hash__ to None: unhashable
-        __hash__ = None
+        __hash__ = None  # unhashable, as any class that defines __eq__ without __hash__
 
         def __call__(self, x):
             x = np.array(x, "float32") / 127.5 - 1.0

@@ -164,12 +164,6 @@ def test_epochs_for_gives_the_step_budget():
         baselines.epochs_for(0, 32, 100)
 
 
-def test_learning_curve_plot_orders_all_last():
-    fig = baselines.learning_curve_plot({"a": {"all": 0.9, 5: 0.5, 20: 0.7}})
-    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
-    assert labels == ["5", "20", "all"]
-
-
 # -------------------------------------------------------------------- checks
 def _frozen_model(freeze: bool = True):
     keras.utils.set_random_seed(0)

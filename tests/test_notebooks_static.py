@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -132,3 +133,20 @@ def test_fit_call_parser_rejects_silence():
     """The checker above can fail: it finds a silent fit and accepts one with a callback."""
     assert [a for a in _fit_calls("m.fit(x, y, verbose=0)")] == ["x, y, verbose=0"]
     assert "callbacks" in next(_fit_calls("m.fit(f(x), verbose=0, callbacks=[EpochLine()])"))
+
+
+def test_scratch_lr_sweep_repeats_notebook_01():
+    """tools/sweep_scratch_lr.py trains notebook 01's from-scratch model as the notebook does: same k, same
+    step budget, same head, optimizer and BatchNorm re-estimation. If the notebook changes them, this fails."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "sweep_scratch_lr", Path(__file__).resolve().parents[1] / "tools" / "sweep_scratch_lr.py")
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    [path] = [p for p in course.notebooks() if p.stem.startswith("01_")]
+    source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    lines = {line.split("#")[0].strip() for line in source.splitlines()}
+    missing = [line for line in sweep.notebook_lines() if line not in lines]
+    assert not missing, (f"notebook 01 no longer has {missing}: update tools/sweep_scratch_lr.py to match it "
+                         f"(and rerun the sweep)")

@@ -34,3 +34,19 @@ def test_mistakes_grid_orders_by_confidence():
     x = np.arange(4 * 4 * 4).reshape(4, 4, 4).astype("uint8")
     fig = plots.mistakes_grid(x, [0, 0, 1, 1], [1, 1, 1, 0], ["a", "b"], confidence=[0.2, 0.9, 0.5, 0.6], n=2)
     assert [a.get_title() for a in fig.axes] == ["a\n-> b", "b\n-> a"]
+
+
+def test_learning_curves_orders_all_last():
+    fig = plots.learning_curves({"a": {"all": 0.9, 5: 0.5, 20: 0.7}})
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert labels == ["5", "20", "all"]
+    xs, ys = fig.axes[0].lines[0].get_data()
+    assert list(ys) == [0.5, 0.7, 0.9]  # the points in the order of the axis, not of the dict
+
+
+def test_lr_sweep_log_axis_and_reference():
+    fig = plots.lr_sweep([1e-4, 1e-3, 1e-2], [0.8, 0.85, 0.6], reference=0.75)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    assert [list(line.get_ydata()) for line in ax.lines] == [[0.8, 0.85, 0.6], [0.75, 0.75]]
+

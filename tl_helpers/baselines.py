@@ -1,4 +1,4 @@
-"""Honest baselines for a transfer-learning comparison: fair training budgets, and the plot.
+"""Honest baselines for a transfer-learning comparison: fair training budgets.
 
 Transfer learning only "wins" against a baseline that was given a fair chance:
 a model suited to the data (a small CNN at the images' native resolution, see
@@ -57,33 +57,3 @@ def fit_steps(model: keras.Model, x: np.ndarray, y: np.ndarray, steps: int, batc
     need = steps * batch_size
     order = np.concatenate([rng.permutation(len(x)) for _ in range(math.ceil(need / len(x)))])[:need]
     return model.fit(x[order], y[order], batch_size=batch_size, epochs=1, shuffle=False, **fit_kwargs)
-
-
-def learning_curve_plot(curves: dict[str, dict], chance: float | None = None, title: str = ""):
-    """Test accuracy against labelled examples per class, one line per method.
-
-    ``curves`` maps a method's name to ``{labels_per_class: accuracy}``; ``"all"``
-    is drawn after the largest number. A method with one point shows as a marker.
-
-    Example:
-        >>> fig = learning_curve_plot({"a": {5: 0.5, 20: 0.7}, "b": {20: 0.6}}, chance=0.1)
-        >>> len(fig.axes[0].lines)
-        3
-    """
-    import matplotlib.pyplot as plt
-
-    ks = sorted({k for c in curves.values() for k in c}, key=lambda k: (k == "all", k if k != "all" else 0))
-    pos = {k: i for i, k in enumerate(ks)}
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    for name, c in curves.items():
-        items = sorted(c.items(), key=lambda kv: pos[kv[0]])
-        ax.plot([pos[k] for k, _ in items], [a for _, a in items], "o-", label=name)
-    if chance is not None:
-        ax.axhline(chance, color="gray", ls=":", label="chance")
-    ax.set_xticks(range(len(ks)), [str(k) for k in ks])
-    ax.set_xlabel("labelled examples per class")
-    ax.set_ylabel("test accuracy")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig

@@ -1,4 +1,5 @@
-"""Plotting chores: image grids, training curves, confusion matrices, 2-D embeddings, mistakes.
+"""Plotting chores: image grids, training curves, learning curves, learning-rate sweeps, confusion
+matrices, 2-D embeddings, mistakes.
 
 Every function draws with matplotlib and returns the ``Figure`` so a notebook
 can show it (it displays inline) and a test can inspect it.
@@ -178,3 +179,52 @@ def mistakes_grid(images: np.ndarray, y_true: Sequence[int], y_pred: Sequence[in
         return fig
     titles = [f"{class_names[y_true[i]]}\n-> {class_names[y_pred[i]]}" for i in wrong]
     return image_grid(images[wrong], titles=titles)
+
+
+def learning_curves(curves: dict[str, dict], chance: float | None = None, title: str = ""):
+    """Test accuracy against labelled examples per class, one line per method.
+
+    ``curves`` maps a method's name to ``{labels_per_class: accuracy}``; ``"all"``
+    is drawn after the largest number. A method with one point shows as a marker.
+
+    Example:
+        >>> fig = learning_curves({"a": {5: 0.5, 20: 0.7}, "b": {20: 0.6}}, chance=0.1)
+        >>> len(fig.axes[0].lines)
+        3
+    """
+    ks = sorted({k for c in curves.values() for k in c}, key=lambda k: (k == "all", k if k != "all" else 0))
+    pos = {k: i for i, k in enumerate(ks)}
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for name, c in curves.items():
+        items = sorted(c.items(), key=lambda kv: pos[kv[0]])
+        ax.plot([pos[k] for k, _ in items], [a for _, a in items], "o-", label=name)
+    if chance is not None:
+        ax.axhline(chance, color="gray", ls=":", label="chance")
+    ax.set_xticks(range(len(ks)), [str(k) for k in ks])
+    ax.set_xlabel("labelled examples per class")
+    ax.set_ylabel("test accuracy")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def lr_sweep(learning_rates: Sequence[float], scores: Sequence[float], reference: float | None = None,
+             reference_label: str = "before fine-tuning", ylabel: str = "validation accuracy"):
+    """Score vs learning rate on a log axis, with an optional horizontal reference line.
+
+    Example:
+        >>> fig = lr_sweep([1e-4, 1e-3], [0.8, 0.7], reference=0.75)
+        >>> fig.axes[0].get_xscale()
+        'log'
+    """
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    ax.plot(learning_rates, scores, "o-", label="after fine-tuning")
+    if reference is not None:
+        ax.axhline(reference, color="gray", linestyle="--", label=reference_label)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

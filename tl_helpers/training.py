@@ -265,30 +265,6 @@ def join_histories(*histories: Any) -> tuple[dict[str, list[float]], list[int]]:
     return out, starts
 
 
-# ------------------------------------------------------------------ plots
-def lr_sweep_plot(learning_rates: Sequence[float], scores: Sequence[float], reference: float | None = None,
-                  reference_label: str = "before fine-tuning", ylabel: str = "validation accuracy"):
-    """Score vs learning rate on a log axis, with an optional horizontal reference line.
-
-    Example:
-        >>> fig = lr_sweep_plot([1e-4, 1e-3], [0.8, 0.7], reference=0.75)
-        >>> fig.axes[0].get_xscale()
-        'log'
-    """
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 3.5))
-    ax.plot(learning_rates, scores, "o-", label="after fine-tuning")
-    if reference is not None:
-        ax.axhline(reference, color="gray", linestyle="--", label=reference_label)
-    ax.set_xscale("log")
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
 def format_table(rows: dict[str, dict[str, float]], fmt: str = "{:.3f}") -> str:
     """A plain-text table: one row per key of ``rows``, one column per inner key.
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Hashable
 from typing import Any, Callable, Mapping
 
 import keras
@@ -75,10 +76,9 @@ def treats_channels_alike(preprocess: Callable[[Any], Any]) -> bool:
         >>> treats_channels_alike(mobilenet.preprocess_input), treats_channels_alike(resnet50.preprocess_input)
         (True, False)
     """
-    try:
+    if isinstance(preprocess, Hashable):
         return _channels_alike(preprocess)
-    except TypeError:  # unhashable (e.g. a callable object defining __eq__): probe it, uncached
-        return _channels_alike.__wrapped__(preprocess)
+    return _channels_alike.__wrapped__(preprocess)  # unhashable (``__hash__ = None``): probe it, uncached
 
 
 @functools.lru_cache(maxsize=64)
@@ -129,9 +129,10 @@ class Batches(keras.utils.PyDataset):
     features). ``y`` is an array, a dict of arrays (one per output) or ``None``
     (``predict``). Batches prepared anew are not prepared twice when Keras reads the
     first ones again (TensorFlow's ``predict`` does). ``shuffle`` draws a new order
-    every epoch from ``seed``: same seed, same batches. ``augment`` (e.g. a ``keras.Sequential`` of random layers) runs on
-    each training batch after preprocessing. :meth:`set_epoch` jumps to any epoch's order,
-    so a run resumed in a new process sees the batches the uninterrupted run saw.
+    every epoch from ``seed``: same seed, same batches. ``augment`` (e.g. a
+    ``keras.Sequential`` of random layers) runs on each training batch after
+    preprocessing. :meth:`set_epoch` jumps to any epoch's order, so a run resumed in
+    a new process sees the batches the uninterrupted run saw.
 
     Example:
         >>> b = Batches(np.arange(10.0)[:, None], np.arange(10), batch_size=4, shuffle=True, seed=0)

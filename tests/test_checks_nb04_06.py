@@ -99,6 +99,32 @@ def test_04_ex4_gradient_cosine(capfd):
     assert capfd.readouterr().err == ""
 
 
+# ------------------------------------------------------------------ 04 exercise 5
+def test_nb04_paired_noise(capfd):
+    """The right answer passes both ways (noise and a real gap); each plausible slip fails with its own hint."""
+    b = np.array([0.45, 0.40, 0.50, 0.43, 0.47])
+    a = b + np.array([0.010, 0.012, 0.009, 0.011, 0.013])           # a small gain on every seed: real
+    d = a - b
+    two_se = 2 * np.std(d, ddof=1) / np.sqrt(len(d))
+    nb04.nb04_paired_noise(list(a), list(b), d, two_se, True)
+    flip = b + np.array([0.03, -0.02, 0.01, -0.03, 0.02])           # a gain that changes sign: noise
+    fd = flip - b
+    nb04.nb04_paired_noise(list(flip), list(b), list(fd), 2 * np.std(fd, ddof=1) / np.sqrt(5), False)
+    with pytest.raises(CheckFailed, match="wrong sign"):
+        nb04.nb04_paired_noise(list(a), list(b), -d, two_se, True)
+    with pytest.raises(CheckFailed, match="seed order"):
+        nb04.nb04_paired_noise(list(a), list(b), np.sort(d), two_se, True)
+    with pytest.raises(CheckFailed, match="ddof=1"):
+        nb04.nb04_paired_noise(list(a), list(b), d, 2 * np.std(d) / np.sqrt(5), True)
+    unpaired = 2 * np.sqrt(np.var(a, ddof=1) / 5 + np.var(b, ddof=1) / 5)
+    with pytest.raises(CheckFailed, match="unpaired"):
+        nb04.nb04_paired_noise(list(a), list(b), d, unpaired, False)
+    with pytest.raises(CheckFailed, match="is the first larger"):
+        nb04.nb04_paired_noise(list(a), list(b), d, two_se, False)
+    _blank(nb04.nb04_paired_noise, list(a), list(b), None, None, None)
+    assert capfd.readouterr().err == ""
+
+
 # ------------------------------------------------------------------ 06 exercise 1
 def test_06_ex1_per_class_accuracy(capfd):
     names = ["cat", "dog", "fox"]

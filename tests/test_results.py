@@ -38,6 +38,33 @@ def test_noise_verdict_words_follow_the_sign_and_the_noise():
     assert "more than two standard errors" in results.noise_verdict(one([0.80, 0.81]), one([0.70, 0.71]), "a", "b")
 
 
+def test_paired_verdict_weighs_the_per_seed_differences(monkeypatch, tmp_path):
+    """Each seed's draw moves both sides together: A beats B by 0.010 to 0.014 on every seed, while the seeds
+    themselves spread by 0.1. Unpaired, that is noise; paired, it is a clear lead. A lead that flips sign
+    between seeds stays noise when paired."""
+    monkeypatch.setenv("TL_RESULTS_DIR", str(tmp_path))
+    results.start("nbp", None)
+    b = [0.60, 0.70, 0.80, 0.65]
+    a = [x + d for x, d in zip(b, [0.010, 0.012, 0.014, 0.011])]
+    assert "within noise" in results.compare("a", a, "b", b, show=False)
+    paired = results.compare("a", a, "b", b, show=False, paired=True)
+    assert paired.startswith("a is ahead of b by +0.012 (paired by seed"), paired
+    recorded = results.load("nbp")
+    assert recorded["a_paired_diff"] == pytest.approx(0.01175) and recorded["a_paired_diff_sd"] > 0
+    flip = [x + d for x, d in zip(b, [0.03, -0.02, 0.025, -0.03])]
+    assert "within noise (paired by seed" in results.compare("f", flip, "b", b, show=False, paired=True)
+    worse = [x - 0.01 for x in b]
+    assert results.compare("w", worse, "b", b, show=False, paired=True).startswith("w is behind b by -0.010")
+
+
+def test_paired_needs_one_value_per_seed_and_records_nothing_otherwise(monkeypatch, tmp_path):
+    monkeypatch.setenv("TL_RESULTS_DIR", str(tmp_path))
+    results.start("nbq", None)
+    with pytest.raises(ValueError, match="one value per seed"):
+        results.compare("a", [0.8, 0.9, 0.7], "b", [0.8, 0.9], show=False, paired=True)
+    assert results.load("nbq") == {}
+
+
 def test_runs_of_equal_values_has_sd_exactly_zero():
     """(0.1 + 0.1 + 0.1) / 3 != 0.1 in floats: the plain formula gives sd 1.7e-17, not 0."""
     r = results.Runs.of([0.1, 0.1, 0.1])

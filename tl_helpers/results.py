@@ -203,11 +203,15 @@ def smoke_note() -> str:
     return ""
 
 
-def noise_verdict(a: Runs, b: Runs, name_a: str, name_b: str) -> str:
+def noise_verdict(a: Runs, b: Runs, name_a: str, name_b: str, diffs: Runs | None = None) -> str:
     """One sentence comparing two metrics (higher is better), honest about noise.
 
     A difference smaller than two standard errors of the difference is called
-    noise; with a single run on either side the sentence says so.
+    noise; with a single run on either side the sentence says so. ``diffs``, the
+    per-seed differences ``a_i - b_i`` of a *paired* comparison (both sides ran on
+    the same seeds: the same labels, the same initial weights), replaces the two
+    sides' spreads with the spread of those differences: what the seed's draw
+    does to both sides cancels out.
 
     Example:
         >>> noise_verdict(Runs.of([.80, .81, .82]), Runs.of([.70, .71, .72]), "A", "B")
@@ -216,13 +220,23 @@ def noise_verdict(a: Runs, b: Runs, name_a: str, name_b: str) -> str:
         'A vs B: +0.015, within noise (two standard errors: 0.036).'
         >>> noise_verdict(Runs.of([.9630001]), Runs.of([.963]), "A", "B")
         'A and B are level (to three decimals) in one run (no noise estimate).'
+        >>> noise_verdict(Runs.of([.71, .81, .61]), Runs.of([.70, .80, .60]), "A", "B", Runs.of([.01, .01, .01]))
+        'A is ahead of B by +0.010 (paired by seed: more than two standard errors of the per-seed differences, 0.000).'
     """
     diff = a.mean - b.mean
-    if a.n == 1 or b.n == 1:
+    if a.n == 1 or b.n == 1 or (diffs is not None and diffs.n == 1):
         if abs(diff) < 5e-4:  # rounds to 0.000: neither ahead nor behind
             return f"{name_a} and {name_b} are level (to three decimals) in one run (no noise estimate)."
         word = "ahead of" if diff > 0 else "behind"
         return f"{name_a} is {word} {name_b} by {diff:+.3f} in one run (no noise estimate)."
+    if diffs is not None:
+        two_se = 2 * diffs.se
+        if abs(diff) < two_se or diff == 0:
+            return (f"{name_a} vs {name_b}: {diff:+.3f}, within noise (paired by seed; two standard errors "
+                    f"of the per-seed differences: {two_se:.3f}).")
+        word = "ahead of" if diff > 0 else "behind"
+        return (f"{name_a} is {word} {name_b} by {diff:+.3f} (paired by seed: more than two standard errors "
+                f"of the per-seed differences, {two_se:.3f}).")
     two_se = 2 * math.sqrt(a.se ** 2 + b.se ** 2)
     if abs(diff) < two_se:
         return f"{name_a} vs {name_b}: {diff:+.3f}, within noise (two standard errors: {two_se:.3f})."
@@ -231,21 +245,29 @@ def noise_verdict(a: Runs, b: Runs, name_a: str, name_b: str) -> str:
 
 
 def compare(key_a: str, values_a: Sequence[float], key_b: str, values_b: Sequence[float],
-            name_a: str | None = None, name_b: str | None = None, show: bool = True) -> str:
+            name_a: str | None = None, name_b: str | None = None, show: bool = True, paired: bool = False) -> str:
     """Record two multi-seed metrics (mean and ``_sd``) and print both with a noise-aware verdict.
 
     One call replaces the record-and-f-string bookkeeping of a comparison cell; it
     returns the verdict so prose can reuse it. On the smoke track the verdict says
-    the numbers are not meaningful.
+    the numbers are not meaningful. ``paired=True`` says ``values_a[i]`` and
+    ``values_b[i]`` ran on the same seed: the verdict then weighs the per-seed
+    differences (see :func:`noise_verdict`), recorded as ``<key_a>_paired_diff`` (and ``_sd``).
 
     Example:
         >>> v = compare("demo_a", [.80, .81, .82], "demo_b", [.70, .71, .72], show=False)
         >>> v.startswith("demo_a is ahead of demo_b")
         True
+        >>> compare("demo_a", [.71, .81, .61], "demo_b", [.70, .80, .60], show=False, paired=True)[:45]
+        'demo_a is ahead of demo_b by +0.010 (paired b'
     """
+    if paired and len(values_a) != len(values_b):
+        raise ValueError(f"paired=True needs one value per seed on both sides; got {len(values_a)} for {key_a!r} "
+                         f"and {len(values_b)} for {key_b!r}. Pass the runs seed by seed, or paired=False.")
     a, b = record_runs(key_a, values_a), record_runs(key_b, values_b)
+    diffs = record_runs(f"{key_a}_paired_diff", [x - y for x, y in zip(values_a, values_b)]) if paired else None
     name_a, name_b = name_a or key_a, name_b or key_b
-    verdict = noise_verdict(a, b, name_a, name_b)
+    verdict = noise_verdict(a, b, name_a, name_b, diffs)
     if show:
         width = max(len(name_a), len(name_b))
         print(f"{name_a:<{width}}  {a}")

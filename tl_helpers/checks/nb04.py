@@ -17,7 +17,8 @@ import numpy as np
 
 from . import CheckFailed, answered, expect
 
-__all__ = ["nb04_loss_dicts", "nb04_uncertainty_total", "nb04_optimal_log_variance", "nb04_gradient_cosine"]
+__all__ = ["nb04_loss_dicts", "nb04_uncertainty_total", "nb04_optimal_log_variance", "nb04_gradient_cosine",
+           "nb04_paired_noise"]
 
 
 def _need(condition: bool, hint: str) -> None:
@@ -168,3 +169,54 @@ def nb04_gradient_cosine(model: Any, losses: dict[str, Callable], x: Any, y: dic
                 "take both gradients on the same batch and the same (shared) variables.",
            success=f"cosine {truth:+.3f}: the tasks {'agree' if truth > 0.1 else 'barely agree' if truth > -0.1 else 'conflict'} "
                    "on the shared layer right now.")
+
+
+def nb04_paired_noise(a: Sequence[float], b: Sequence[float], diffs: Any, two_se: Any, real: Any) -> None:
+    """Exercise 5: per-seed differences ``a - b``, two standard errors of their mean, and the verdict.
+
+    Two standard errors of the mean difference: ``2 * sd(diffs, ddof=1) / sqrt(n)``;
+    ``real`` is whether ``|mean(diffs)|`` exceeds it.
+
+    Example:
+        >>> a, b = [0.46, 0.44, 0.47], [0.45, 0.42, 0.47]
+        >>> nb04_paired_noise(a, b, [0.01, 0.02, 0.0], 0.011547, False)
+        ✅ Correct: the mean per-seed difference is +0.010 and two standard errors are 0.012: noise.
+        >>> try:
+        ...     nb04_paired_noise(a, b, [0.01, 0.02, 0.0], 0.009428, False)
+        ... except CheckFailed as e:
+        ...     print(str(e).split(": ", 1)[1][:37])
+        two_se should use the sample sd (ddof
+    """
+    answered(diffs, "ex_diffs"), answered(two_se, "ex_two_se"), answered(real, "ex_real")
+    a_, b_ = np.asarray(a, "float64"), np.asarray(b, "float64")
+    n, truth = len(a_), a_ - b_
+    got = np.ravel(np.asarray(diffs, "float64"))
+    _need(got.shape == truth.shape, hint=f"ex_diffs has {got.size} values; it needs one per seed ({n}).")
+    _need(not np.allclose(got, -truth, atol=1e-6) or np.allclose(truth, 0, atol=1e-6),
+          hint="ex_diffs has the right size but the wrong sign: take the first list minus the second, seed by seed.")
+    _need(np.allclose(got, truth, atol=1e-6),
+          hint="ex_diffs should be the per-seed differences: first list minus second, in seed order (not sorted).")
+    want = 2 * float(np.std(truth, ddof=1)) / np.sqrt(n)
+    two = float(np.asarray(two_se, "float64").reshape(()))
+    ddof0 = 2 * float(np.std(truth)) / np.sqrt(n)
+    unpaired = 2 * float(np.sqrt(np.var(a_, ddof=1) / n + np.var(b_, ddof=1) / n))
+    def near(x: float, y: float) -> bool:  # relative: these are small numbers
+        return abs(x - y) <= 1e-3 * abs(y) + 1e-9
+
+    if not near(two, want):
+        if near(two, ddof0) and not near(want, ddof0):
+            hint = "two_se should use the sample sd (ddof=1): np.std(ex_diffs, ddof=1)."
+        elif near(two, unpaired) and not near(want, unpaired):
+            hint = ("that is the unpaired error (from each list's own spread); use the spread of the per-seed "
+                    "differences instead.")
+        else:
+            hint = "two_se = 2 * (sample sd of ex_diffs) / sqrt(number of seeds)."
+        raise CheckFailed(f"❌ Not yet: {hint}")
+    mean = float(truth.mean())
+    _need(isinstance(real, (bool, np.bool_)), hint="ex_real should be True or False.")
+    _need(bool(real) == (abs(mean) > want),
+          hint=f"the mean difference is {mean:+.4f} and two standard errors are {want:.4f}: is the first larger "
+               "than the second in size?")
+    expect(True, hint="", success=f"the mean per-seed difference is {mean:+.3f} and two standard errors are "
+                                  f"{want:.3f}: {'a real difference' if real else 'noise'}.")
+

@@ -50,7 +50,7 @@ def test_paired_verdict_weighs_the_per_seed_differences(monkeypatch, tmp_path):
     paired = results.compare("a", a, "b", b, show=False, paired=True)
     assert paired.startswith("a is ahead of b by +0.012 (paired by seed"), paired
     recorded = results.load("nbp")
-    assert recorded["a_paired_diff"] == pytest.approx(0.01175) and recorded["a_paired_diff_sd"] > 0
+    assert recorded["a_minus_b"] == pytest.approx(0.01175) and recorded["a_minus_b_sd"] > 0
     flip = [x + d for x, d in zip(b, [0.03, -0.02, 0.025, -0.03])]
     assert "within noise (paired by seed" in results.compare("f", flip, "b", b, show=False, paired=True)
     worse = [x - 0.01 for x in b]

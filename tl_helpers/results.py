@@ -252,7 +252,7 @@ def compare(key_a: str, values_a: Sequence[float], key_b: str, values_b: Sequenc
     returns the verdict so prose can reuse it. On the smoke track the verdict says
     the numbers are not meaningful. ``paired=True`` says ``values_a[i]`` and
     ``values_b[i]`` ran on the same seed: the verdict then weighs the per-seed
-    differences (see :func:`noise_verdict`), recorded as ``<key_a>_paired_diff`` (and ``_sd``).
+    differences (see :func:`noise_verdict`), recorded as ``<key_a>_minus_<key_b>`` (and ``_sd``).
 
     Example:
         >>> v = compare("demo_a", [.80, .81, .82], "demo_b", [.70, .71, .72], show=False)
@@ -265,7 +265,7 @@ def compare(key_a: str, values_a: Sequence[float], key_b: str, values_b: Sequenc
         raise ValueError(f"paired=True needs one value per seed on both sides; got {len(values_a)} for {key_a!r} "
                          f"and {len(values_b)} for {key_b!r}. Pass the runs seed by seed, or paired=False.")
     a, b = record_runs(key_a, values_a), record_runs(key_b, values_b)
-    diffs = record_runs(f"{key_a}_paired_diff", [x - y for x, y in zip(values_a, values_b)]) if paired else None
+    diffs = record_runs(f"{key_a}_minus_{key_b}", [x - y for x, y in zip(values_a, values_b)]) if paired else None
     name_a, name_b = name_a or key_a, name_b or key_b
     verdict = noise_verdict(a, b, name_a, name_b, diffs)
     if show:

@@ -230,18 +230,15 @@ def noise_verdict(a: Runs, b: Runs, name_a: str, name_b: str, diffs: Runs | None
         word = "ahead of" if diff > 0 else "behind"
         return f"{name_a} is {word} {name_b} by {diff:+.3f} in one run (no noise estimate)."
     if diffs is not None:
-        two_se = 2 * diffs.se
-        if abs(diff) < two_se or diff == 0:
-            return (f"{name_a} vs {name_b}: {diff:+.3f}, within noise (paired by seed; two standard errors "
-                    f"of the per-seed differences: {two_se:.3f}).")
-        word = "ahead of" if diff > 0 else "behind"
-        return (f"{name_a} is {word} {name_b} by {diff:+.3f} (paired by seed: more than two standard errors "
-                f"of the per-seed differences, {two_se:.3f}).")
-    two_se = 2 * math.sqrt(a.se ** 2 + b.se ** 2)
-    if abs(diff) < two_se:
-        return f"{name_a} vs {name_b}: {diff:+.3f}, within noise (two standard errors: {two_se:.3f})."
+        two_se, within, beyond = (2 * diffs.se, "paired by seed; two standard errors of the per-seed differences: ",
+                                  "paired by seed: more than two standard errors of the per-seed differences, ")
+    else:
+        two_se, within, beyond = (2 * math.sqrt(a.se ** 2 + b.se ** 2), "two standard errors: ",
+                                  "more than two standard errors, ")
+    if abs(diff) < two_se or diff == 0:
+        return f"{name_a} vs {name_b}: {diff:+.3f}, within noise ({within}{two_se:.3f})."
     word = "ahead of" if diff > 0 else "behind"
-    return f"{name_a} is {word} {name_b} by {diff:+.3f} (more than two standard errors, {two_se:.3f})."
+    return f"{name_a} is {word} {name_b} by {diff:+.3f} ({beyond}{two_se:.3f})."
 
 
 def compare(key_a: str, values_a: Sequence[float], key_b: str, values_b: Sequence[float],

@@ -14,7 +14,8 @@ Lite track, 2026-12-04, validation accuracy per rate:
 So 3e-2 on TensorFlow and JAX, 1e-2 on PyTorch.
 
 Usage (lite track, about a minute per rate on a 2-core CPU):
-    KERAS_BACKEND=... KERAS_HOME=... python3 tools/sweep_scratch_lr.py --profile lite [--seed 0] [--lrs 1e-3 3e-3 1e-2 3e-2 1e-1]
+    KERAS_BACKEND=... KERAS_HOME=... python3 tools/sweep_scratch_lr.py --profile lite [--seed 0] \
+        [--lrs 1e-3 3e-3 1e-2 3e-2 1e-1]
 """
 from __future__ import annotations
 

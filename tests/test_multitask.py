@@ -145,6 +145,24 @@ def test_multi_fashion_is_deterministic_by_seed():
     assert not np.array_equal(a.images, c.images)
 
 
+def test_lite_multitask_kind_b_is_the_coarse_kind_of_item_b(monkeypatch):
+    """kind_b labels the same bottom-right item as item_b, coarsely: each class maps to one kind."""
+    from tl_helpers.config import get_profile
+    from tl_helpers.data import multitask as mt_data
+
+    x, y = _items(40)
+    monkeypatch.setattr(mt_data, "load_fashion_mnist", lambda: ((x, y), (x[:10], y[:10])))
+    d = data.load_multitask(get_profile("smoke"), 30, 8)
+    assert d.task_names == ["item_a", "kind_b", "item_b"] and (d.poor, d.rich) == ("item_b", "item_a")
+    for split in (d.y_train, d.y_test):
+        np.testing.assert_array_equal(split["kind_b"], mt_data.KIND_OF_CLASS[split["item_b"]])
+        assert not np.array_equal(split["kind_b"], mt_data.KIND_OF_CLASS[split["item_a"]])
+    assert d.tasks["kind_b"].crop == d.tasks["item_b"].crop != d.tasks["item_a"].crop
+    assert d.tasks["kind_b"].num_classes == len(mt_data.KINDS) == len(set(mt_data.KIND_OF_CLASS.tolist()))
+    # every kind groups at least two classes: a kind label never gives a class away
+    assert np.bincount(mt_data.KIND_OF_CLASS).min() >= 2
+
+
 def test_multi_fashion_rejects_bad_input():
     with pytest.raises(ValueError, match=r"\(n, 28, 28\)"):
         data.make_multi_fashion(np.zeros((3, 32, 32, 3), "uint8"), np.arange(3), n=2)

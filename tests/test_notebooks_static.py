@@ -150,3 +150,24 @@ def test_scratch_lr_sweep_repeats_notebook_01():
     missing = [line for line in sweep.notebook_lines() if line not in lines]
     assert not missing, (f"notebook 01 no longer has {missing}: update tools/sweep_scratch_lr.py to match it "
                          f"(and rerun the sweep)")
+
+
+def test_validate_04_tasks_runs_notebook_04s_setup_cells():
+    """tools/validate_04_tasks.py runs notebook 04's setup cells by id; they must still define what it uses."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "validate_04_tasks", Path(__file__).resolve().parents[1] / "tools" / "validate_04_tasks.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    defined = set()
+    for source in tool.setup_sources():
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                defined.add(node.name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                defined.add(node.id)
+    missing = [name for name in tool.NEEDED if name not in defined]
+    assert not missing, f"notebook 04's cells {tool.SETUP_CELLS} no longer define {missing}: update the tool"
+

@@ -2,8 +2,10 @@
 
 * :func:`make_multi_fashion` overlays two Fashion-MNIST items on one canvas (like
   MultiMNIST): task A is the class of the top-left item, task B of the bottom-right one.
-* :func:`load_multitask` gives a track's tasks (lite: Multi-Fashion; full:
-  ``oxford_iiit_pet`` breed + species + trimap mask) as arrays.
+* :func:`load_multitask` gives a track's tasks as arrays. lite: Multi-Fashion's two items plus
+  the coarse kind of the bottom-right one (:data:`KINDS`); full: ``oxford_iiit_pet`` breed +
+  species + trimap mask. Both tracks pair a data-poor fine label with a coarse label of the same
+  object on every image (kind of item / species) and a third task.
 
 Example:
     >>> x = np.zeros((5, 28, 28), "uint8"); y = np.arange(5)
@@ -26,6 +28,11 @@ if TYPE_CHECKING:
     from ..config import Profile
 
 ITEM = 28  # Fashion-MNIST items are 28 x 28
+
+#: Coarse kinds of Fashion-MNIST's ten classes (task ``kind_b``): the kind's index per class.
+KINDS = ["top or dress", "footwear", "trousers or bag"]
+KIND_OF_CLASS = np.array([0, 2, 0, 0, 0, 1, 0, 1, 2, 1])   # T-shirt, Trouser, Pullover, Dress, Coat,
+                                                           # Sandal, Shirt, Sneaker, Bag, Ankle boot
 
 
 # ------------------------------------------------------------------ Multi-Fashion
@@ -132,23 +139,29 @@ class MultiTaskData:
 
 
 def load_multitask(P: Profile, n_train: int, n_test: int, mask_size: int = 40) -> MultiTaskData:
-    """The track's multi-task data. lite/smoke: Multi-Fashion (``item_a`` rich, ``item_b`` poor);
+    """The track's multi-task data.
+
+    lite/smoke: Multi-Fashion with ``item_a`` (the top-left item's class, rich), ``kind_b`` (the
+    bottom-right item's coarse kind, :data:`KINDS`) and ``item_b`` (its class, poor).
     full: ``oxford_iiit_pet`` with ``breed`` (poor), ``species`` (rich) and the trimap ``mask``.
+    Every image has every label; which ones a model trains on is the notebook's choice.
 
     Example:
         >>> from tl_helpers.config import get_profile
         >>> load_multitask(get_profile("smoke"), 100, 50).task_names  # doctest: +SKIP
-        ['item_a', 'item_b']
+        ['item_a', 'kind_b', 'item_b']
     """
     if P.dataset == "fashion_mnist":
         (xtr, ytr), (xte, yte) = load_fashion_mnist()
         tr = make_multi_fashion(xtr, ytr, n_train, seed=P.seed)
         te = make_multi_fashion(xte, yte, n_test, seed=10_000 + P.seed)
         names = list(FASHION_MNIST_CLASSES)
-        tasks = {"item_a": Task("class", 10, names, crop=((0, 1), (0, 1))),   # top-left cells
-                 "item_b": Task("class", 10, names, crop=((1, 0), (1, 0)))}   # bottom-right cells
-        return MultiTaskData(tr.images, te.images, {"item_a": tr.y_a, "item_b": tr.y_b},
-                             {"item_a": te.y_a, "item_b": te.y_b}, tasks, poor="item_b", rich="item_a")
+        top_left, bottom_right = ((0, 1), (0, 1)), ((1, 0), (1, 0))          # cells of the feature map
+        tasks = {"item_a": Task("class", 10, names, crop=top_left),
+                 "kind_b": Task("class", len(KINDS), list(KINDS), crop=bottom_right),
+                 "item_b": Task("class", 10, names, crop=bottom_right)}
+        labels = [{"item_a": m.y_a, "kind_b": KIND_OF_CLASS[m.y_b], "item_b": m.y_b} for m in (tr, te)]
+        return MultiTaskData(tr.images, te.images, *labels, tasks, poor="item_b", rich="item_a")
     x_tr, y_tr, info = tfds.pets_arrays("train", P.image_size, mask_size, n_train)
     x_te, y_te, _ = tfds.pets_arrays("test", P.image_size, mask_size, n_test)
     tasks = {"breed": Task("class", 37, list(info.features["label"].names)),

@@ -135,39 +135,48 @@ def test_fit_call_parser_rejects_silence():
     assert "callbacks" in next(_fit_calls("m.fit(f(x), verbose=0, callbacks=[EpochLine()])"))
 
 
-def test_scratch_lr_sweep_repeats_notebook_01():
-    """tools/sweep_scratch_lr.py trains notebook 01's from-scratch model as the notebook does: same k, same
-    step budget, same head, optimizer and BatchNorm re-estimation. If the notebook changes them, this fails."""
+def _tool(name):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location(
-        "sweep_scratch_lr", Path(__file__).resolve().parents[1] / "tools" / "sweep_scratch_lr.py")
-    sweep = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sweep)
-    [path] = [p for p in course.notebooks() if p.stem.startswith("01_")]
-    source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
-    lines = {line.split("#")[0].strip() for line in source.splitlines()}
-    missing = [line for line in sweep.notebook_lines() if line not in lines]
-    assert not missing, (f"notebook 01 no longer has {missing}: update tools/sweep_scratch_lr.py to match it "
-                         f"(and rerun the sweep)")
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "tools" / f"{name}.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def _defined_names(sources):
+    """Every name a list of cell sources assigns, defines or imports."""
+    import ast
+
+    names = set()
+    for source in sources:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return names
+
+
+def test_scratch_lr_sweep_runs_notebook_01s_cells():
+    """tools/sweep_scratch_lr.py runs notebook 01's cells by id (so it trains the notebook's own model);
+    they must still define what the tool reads, or it fails here rather than mid-sweep."""
+    sweep = _tool("sweep_scratch_lr")
+    missing = [n for n in sweep.NEEDED if n not in _defined_names(sweep.cell_sources(sweep.SETUP_CELLS))]
+    missing += [n for n in sweep.NEEDED_BY_SCRATCH_CELL
+                if n not in _defined_names(sweep.cell_sources([sweep.SCRATCH_CELL]))]
+    assert not missing, f"notebook 01's cells no longer define {missing}: update tools/sweep_scratch_lr.py"
+    # the tool sets the global `scratch_lr` per rate: scratch_network() must read it when called
+    import ast
+
+    [fn] = [node for source in sweep.cell_sources(sweep.SETUP_CELLS) for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.FunctionDef) and node.name == "scratch_network"]
+    assert any(isinstance(n, ast.Name) and n.id == "scratch_lr" for n in ast.walk(fn)), \
+        "scratch_network() no longer reads the global scratch_lr: update tools/sweep_scratch_lr.py"
 
 
 def test_validate_04_tasks_runs_notebook_04s_setup_cells():
     """tools/validate_04_tasks.py runs notebook 04's setup cells by id; they must still define what it uses."""
-    import ast
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "validate_04_tasks", Path(__file__).resolve().parents[1] / "tools" / "validate_04_tasks.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    defined = set()
-    for source in tool.setup_sources():
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-                defined.add(node.name)
-            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                defined.add(node.id)
-    missing = [name for name in tool.NEEDED if name not in defined]
+    tool = _tool("validate_04_tasks")
+    missing = [name for name in tool.NEEDED if name not in _defined_names(tool.setup_sources())]
     assert not missing, f"notebook 04's cells {tool.SETUP_CELLS} no longer define {missing}: update the tool"
-

@@ -1,10 +1,11 @@
 """Pick notebook 01's `scratch_lr` on a validation set, never on the test set.
 
-The from-scratch MobileNet of notebook 01 (section 3) trains on the k_main labels per class. This script
-trains it exactly as the notebook does (same subset, same steps, same BatchNorm re-estimation) for each
-candidate Adam learning rate and scores it on a validation set: `--val-per-class` training images per
-class that are NOT in any of the notebook's labelled subsets. It prints the validation accuracy per rate
-and the rate it picks. The test set is not loaded into any score.
+The from-scratch MobileNet of notebook 01 (section 3) trains on the k_main labels per class. This script runs
+notebook 01's own cells for it (setup, data, backbone, label subsets, head, `scratch_network` and the
+training cell; see SETUP_CELLS and SCRATCH_CELL), once per candidate Adam learning rate, with the notebook's
+`test_ds` swapped for a validation set: `--val-per-class` training images per class that are NOT in any of
+the notebook's labelled subsets. It prints the validation accuracy per rate and the rate it picks. No score
+reads the test set.
 
 The best rate depends on the Keras backend, so the notebook keeps one per backend (its `SCRATCH_LR`).
 Lite track, 2026-12-04, validation accuracy per rate:
@@ -20,31 +21,44 @@ Usage (lite track, about a minute per rate on a 2-core CPU):
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
 
-import keras
+import nbformat
 import numpy as np
 
-from tl_helpers import backbones, baselines, batchnorm, config, data
-
-#: Notebook 01's choices this script repeats: its step budget and k_main per track (smoke: the smallest k),
-#: and the lines that build, train and recalibrate the model. tests/test_notebooks_static.py fails when
-#: notebook 01 no longer contains :func:`notebook_lines`, so the script and the notebook cannot drift apart.
-STEPS = {"full": 600, "lite": 280, "smoke": 2}
-K_MAIN = {"full": 20, "lite": 20}
-MODEL_LINES = (
-    'scratch_base = backbones.build_backbone(P.backbone, P.image_size, weights=None)',
-    'return keras.Sequential([layers.Dropout(0.2), layers.Dense(num_classes, activation="softmax")], name="head")',
-    'model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",',
-    'epochs = baselines.epochs_for(len(idx), 32, scratch_steps)',
-    'batchnorm.reestimate_batchnorm(scratch_base, x_k)',
-)
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "01_feature_extraction.ipynb"
+#: Notebook 01's cells this script runs (by id): parameters, imports and setup, data, the pretrained base
+#: (for `preprocess`), label subsets and `test_ds`, the head and `compile_`, `SCRATCH_LR` and `scratch_network`.
+SETUP_CELLS = ["cell-002", "cell-003", "cell-005", "cell-007", "cell-019", "cell-020", "cell-032"]
+#: The cell that trains, recalibrates and scores the from-scratch model (on `test_ds`), into `scratch_acc`.
+SCRATCH_CELL = "cell-033"
+#: Names the cells must define (tests/test_notebooks_static.py checks them).
+NEEDED = ("P", "d", "preprocess", "subsets", "test_ds", "scratch_network", "scratch_lr")
+NEEDED_BY_SCRATCH_CELL = ("k_main", "scratch_acc")
 
 
-def notebook_lines() -> list[str]:
-    """The lines of notebook 01 that this script's choices copy (checked by a test)."""
-    return [f"k_main = P.pick(full={K_MAIN['full']}, lite={K_MAIN['lite']}, smoke=ks[0])",
-            f"scratch_steps = P.pick(full={STEPS['full']}, lite={STEPS['lite']}, smoke={STEPS['smoke']})",
-            *MODEL_LINES]
+def cell_sources(ids: list[str]) -> list[str]:
+    """The code of notebook 01's cells ``ids``, in that order.
+
+    Example:
+        >>> "scratch_network" in cell_sources(["cell-032"])[0]
+        True
+    """
+    cells = {c.get("id"): c for c in nbformat.read(NOTEBOOK, as_version=4).cells}
+    missing = [i for i in ids if i not in cells]
+    if missing:
+        raise SystemExit(f"notebook 01 has no cells {missing}: update SETUP_CELLS / SCRATCH_CELL in {__file__}")
+    return [cells[i].source for i in ids]
+
+
+def _run(source: str, g: dict[str, Any], quiet: bool = False) -> None:
+    with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+        exec(compile(source, str(NOTEBOOK), "exec"), g)
 
 
 def main() -> None:
@@ -55,34 +69,27 @@ def main() -> None:
     ap.add_argument("--val-per-class", type=int, default=100)
     args = ap.parse_args()
 
-    P = config.setup(args.profile, args.seed)
-    d = data.load_image_classification(P)
-    preprocess = backbones.preprocess_for(P.backbone)
-    ks = data.fitting_ks(d.y_train, list(P.labels_per_class))      # as notebook 01 (section 2)
-    subsets = data.nested_label_subsets(d.y_train, ks, seed=P.seed)
-    k_main = P.pick(full=K_MAIN["full"], lite=K_MAIN["lite"], smoke=ks[0])   # as notebook 01
-    labelled = np.unique(np.concatenate([np.asarray(v) for v in subsets.values()]))
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ["TL_RESULTS_DIR"] = tempfile.mkdtemp(prefix="sweep_scratch_lr_")   # not the course's results
+    g: dict[str, Any] = {"__name__": "__main__"}
+    setup, [scratch_cell] = cell_sources(SETUP_CELLS), cell_sources([SCRATCH_CELL])
+    _run(setup[0], g)
+    g["profile"], g["seed"] = args.profile, args.seed                  # the parameters cell, overridden
+    for source in setup[1:]:
+        _run(source, g, quiet=True)
+    d, P = g["d"], g["P"]
+    labelled = np.unique(np.concatenate([np.asarray(v) for v in g["subsets"].values()]))
     rest = np.setdiff1d(np.arange(len(d.y_train)), labelled)      # never labelled in the notebook
-    val = rest[data.per_class_indices(d.y_train[rest], args.val_per_class, seed=P.seed + 1)]
-    idx = subsets[k_main]
-    x_k = data.prepare_images(d.x_train[idx], P.image_size, preprocess)
-    val_ds = data.Batches(d.x_train[val], d.y_train[val], batch_size=256, image_size=P.image_size,
-                          preprocess=preprocess)
-    steps = P.pick(**STEPS)
-    print(f"k={k_main}: {len(idx)} training images, validation {len(val)} images outside every labelled subset")
+    val = rest[g["data"].per_class_indices(d.y_train[rest], args.val_per_class, seed=P.seed + 1)]
+    g["test_ds"] = g["data"].Batches(d.x_train[val], d.y_train[val], batch_size=256, image_size=P.image_size,
+                                     preprocess=g["preprocess"])   # the notebook's test_ds, now validation
+    print(f"validation: {len(val)} images outside every labelled subset; {g['keras'].backend.backend()}")
     scores = {}
-    for lr in args.lrs:                       # the notebook's scratch_network(), with weights=None
-        keras.utils.set_random_seed(P.seed)
-        scratch_base = backbones.build_backbone(P.backbone, P.image_size, weights=None)
-        inputs = keras.Input(P.input_shape)
-        head = keras.Sequential([keras.layers.Dropout(0.2), keras.layers.Dense(d.num_classes, activation="softmax")])
-        model = keras.Model(inputs, head(scratch_base(inputs)))
-        model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
-        model.fit(x_k, d.y_train[idx], batch_size=32, epochs=baselines.epochs_for(len(idx), 32, steps), verbose=0)
-        batchnorm.reestimate_batchnorm(scratch_base, x_k)
-        scores[lr] = float(model.evaluate(val_ds, verbose=0)[1])
-        print(f"scratch_lr {lr:.0e}: validation accuracy {scores[lr]:.3f}", flush=True)
+    for lr in args.lrs:
+        g["scratch_lr"] = lr                                          # what scratch_network() compiles with
+        _run(scratch_cell, g, quiet=True)                              # its printout says "test": it is not
+        scores[lr] = float(g["scratch_acc"][g["k_main"]])
+        print(f"scratch_lr {lr:.0e}: validation accuracy {scores[lr]:.3f} (k={g['k_main']})", flush=True)
     print(f"picked scratch_lr = {max(scores, key=scores.get):.0e}")
 
 

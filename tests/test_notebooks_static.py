@@ -8,6 +8,7 @@ notebook="<stem>")``; the standard sections in order.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import re
 from pathlib import Path
 
@@ -136,8 +137,6 @@ def test_fit_call_parser_rejects_silence():
 
 
 def _tool(name):
-    import importlib.util
-
     spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "tools" / f"{name}.py")
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
@@ -145,9 +144,7 @@ def _tool(name):
 
 
 def _defined_names(sources):
-    """Every name a list of cell sources assigns, defines or imports."""
-    import ast
-
+    """Every name a list of cell sources assigns or defines."""
     names = set()
     for source in sources:
         for node in ast.walk(ast.parse(source)):
@@ -167,8 +164,6 @@ def test_scratch_lr_sweep_runs_notebook_01s_cells():
                 if n not in _defined_names(sweep.cell_sources([sweep.SCRATCH_CELL]))]
     assert not missing, f"notebook 01's cells no longer define {missing}: update tools/sweep_scratch_lr.py"
     # the tool sets the global `scratch_lr` per rate: scratch_network() must read it when called
-    import ast
-
     [fn] = [node for source in sweep.cell_sources(sweep.SETUP_CELLS) for node in ast.walk(ast.parse(source))
             if isinstance(node, ast.FunctionDef) and node.name == "scratch_network"]
     assert any(isinstance(n, ast.Name) and n.id == "scratch_lr" for n in ast.walk(fn)), \
